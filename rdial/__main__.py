@@ -1,0 +1,3 @@
+from rdial.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""rdial.synth"""
