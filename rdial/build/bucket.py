@@ -1,0 +1,184 @@
+"""One bucket's comments (and submissions) -> its chains table, in memory.
+
+    python -c "from rdial.build.bucket import build_chains, ChainOptions; help(build_chains)"
+
+The steps, each whole-column work in polars or numpy:
+  1. group: "" (threads join across months) or the month of each comment's input (--per-month)
+  2. deduplicate by (group, id): the latest retrieved record wins (dedupe.py)
+  3. sort by (group, link_id, created_utc, id): the row index is the node's rank, and it fixes
+     the order of the output rows, so a rebuild writes the same bytes
+  4. usable: body rules (usable.py), then a preset's comment rules (preset_hook.py)
+  5. parent links as row indices (links.py); with --with-title, one title node per thread
+     whose submission is known, as the parent of its top-level comments
+  6. chains over the forest (chains.py), turned into the CHAINS table of rdial.schema
+
+Chains come out ordered by their last turn's (group, link_id, created_utc, id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from rdial import schema
+from rdial.build.chains import ChainBuilder, ChainPaths
+from rdial.build.dedupe import latest_records
+from rdial.build.links import count_kinds, link_parents
+from rdial.build.usable import body_reason
+
+MONTH = r"(\d{4}-\d{2})"  # "RC_2005-12.zst" -> "2005-12"
+
+CommentRules = Callable[[pl.DataFrame, "pl.DataFrame | None"], pl.Series]
+
+
+@dataclass(frozen=True)
+class ChainOptions:
+    """The resolved semantics of a build (BuildConfig minus how it runs)."""
+
+    targets: str = "leaves"     # "leaves" or "all"
+    min_turns: int = 2
+    max_turns: int = 0          # 0: no limit; else keep the last N turns
+    per_month: bool = False
+    with_title: bool = False
+
+
+def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
+                 options: ChainOptions, rules: CommentRules | None = None) -> tuple[pa.Table, dict]:
+    """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included)."""
+    stats: dict = {"records": comments.height}
+    nodes = comments.filter(pl.col("id").is_not_null() & pl.col("link_id").is_not_null())
+    stats["records_without_id"] = comments.height - nodes.height
+    nodes = nodes.with_columns(group_of(options.per_month))
+    nodes, stats["duplicates"] = latest_records(nodes, ["group", "id"])
+    nodes = nodes.sort(["group", "link_id", "created_utc", "id"], nulls_last=False)
+    stats["comments"] = nodes.height
+    subs, stats["submission_duplicates"] = dedupe_submissions(submissions)
+
+    reasons = unusable_reasons(nodes, subs, rules)
+    stats["unusable"] = count_reasons(reasons)
+    parent, kinds = link_parents(nodes)
+    stats["links"] = count_kinds(kinds)
+
+    usable = reasons.is_null().to_numpy()
+    titles = title_nodes(nodes, kinds, subs) if options.with_title else None
+    if titles is not None and titles.height:
+        parent, usable = attach_titles(nodes, kinds, titles, parent, usable)
+    target_ok = np.arange(len(parent)) < nodes.height   # title nodes never end a chain
+    builder = ChainBuilder(targets=options.targets, min_turns=options.min_turns,
+                           max_turns=options.max_turns)
+    paths = builder.build(parent, usable, target_ok)
+    stats.update(paths.stats)
+    stats["chains_with_title"] = int((paths.nodes[paths.offsets[:-1]] >= nodes.height).sum()) \
+        if len(paths) else 0
+    return chains_table(nodes, titles, subs, paths), stats
+
+
+def group_of(per_month: bool) -> pl.Expr:
+    """The key threads are joined within: one group, or the month in the input's name."""
+    if not per_month:
+        return pl.lit("").alias("group")
+    return pl.col("source").str.extract(MONTH, 1).fill_null(pl.col("source")).fill_null("") \
+        .alias("group")
+
+
+def dedupe_submissions(submissions: pl.DataFrame | None) -> tuple[pl.DataFrame | None, int]:
+    if submissions is None:
+        return None, 0
+    subs, _ = latest_records(submissions.filter(pl.col("id").is_not_null()), ["id"])
+    subs = subs.with_columns(("t3_" + pl.col("id")).alias("link_id")).sort("link_id")
+    return subs, submissions.height - subs.height
+
+
+def unusable_reasons(nodes: pl.DataFrame, subs: pl.DataFrame | None,
+                     rules: CommentRules | None) -> pl.Series:
+    """One reason or null per node: the body rules first, then the preset's comment rules."""
+    reasons = nodes.select(body_reason()).to_series()
+    if rules is None:
+        return reasons
+    candidates = reasons.is_null()
+    if not candidates.any():
+        return reasons
+    comments = nodes.filter(candidates).select(schema.COMMENTS.names)
+    subs_view = subs.select(schema.SUBMISSIONS.names) if subs is not None else None
+    ruled = rules(comments, subs_view)
+    idx = pl.Series(np.flatnonzero(candidates.to_numpy()))
+    return reasons.scatter(idx, ruled)
+
+
+def count_reasons(reasons: pl.Series) -> dict[str, int]:
+    counts = reasons.drop_nulls().value_counts(sort=True)
+    return {str(k): int(v) for k, v in sorted(counts.iter_rows())}
+
+
+def title_nodes(nodes: pl.DataFrame, kinds: pl.Series, subs: pl.DataFrame | None) -> pl.DataFrame | None:
+    """One row per (group, link_id) with a top-level comment and a known submission whose
+    title is usable; columns group, link_id, id, author, title, score, created_utc."""
+    if subs is None:
+        return None
+    top = nodes.filter(kinds == "to_submission").select("group", "link_id") \
+        .unique(maintain_order=True)
+    known = subs.filter(pl.col("title").str.strip_chars().is_in(["", "[deleted]", "[removed]"]).not_()
+                        & pl.col("title").is_not_null())
+    return top.join(known.select("link_id", "id", "author", "title", "score", "created_utc"),
+                    on="link_id", how="inner", maintain_order="left")
+
+
+def attach_titles(nodes: pl.DataFrame, kinds: pl.Series, titles: pl.DataFrame,
+                  parent: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Title node j gets index len(nodes) + j and becomes the parent of its top-level comments."""
+    n = nodes.height
+    keyed = titles.select("group", "link_id").with_row_index("title_node", offset=n)
+    top = nodes.select("group", "link_id").with_row_index("node").filter(kinds == "to_submission")
+    linked = top.join(keyed, on=["group", "link_id"], how="inner")
+    parent = np.concatenate([parent, np.full(titles.height, -1, dtype=np.int64)])
+    parent[linked["node"].to_numpy()] = linked["title_node"].cast(pl.Int64).to_numpy()
+    usable = np.concatenate([usable, np.ones(titles.height, dtype=bool)])
+    return parent, usable
+
+
+def chains_table(nodes: pl.DataFrame, titles: pl.DataFrame | None, subs: pl.DataFrame | None,
+                 paths: ChainPaths) -> pa.Table:
+    """Gather each turn's columns by the flat node indices and wrap them in list columns."""
+    turns = nodes.select("id", "author", pl.col("body").alias("text"), "score",
+                         pl.col("created_utc").alias("created"))
+    if titles is not None and titles.height:
+        turns = pl.concat([turns, titles.select(
+            ("t3_" + pl.col("id")).alias("id"), "author", pl.col("title").alias("text"),
+            "score", pl.col("created_utc").alias("created"))])
+    flat = turns[pl.Series(paths.nodes)].to_arrow() if len(paths.nodes) else \
+        pa.table({c: pa.array([], type=t) for c, t in
+                  zip(turns.columns, [pa.string()] * 3 + [pa.int64()] * 2)})
+    offsets = pa.array(paths.offsets.astype(np.int32))
+    ends = nodes[pl.Series(paths.targets)].select("link_id", "subreddit")
+    over_18 = chain_over_18(ends["link_id"], subs)
+    columns = {
+        "link_id": ends["link_id"].to_arrow(),
+        "subreddit": ends["subreddit"].to_arrow(),
+        "turn_ids": list_of(offsets, flat["id"]),
+        "turn_authors": list_of(offsets, flat["author"]),
+        "turn_texts": list_of(offsets, flat["text"]),
+        "turn_scores": list_of(offsets, flat["score"]),
+        "turn_created": list_of(offsets, flat["created"]),
+        "over_18": over_18,
+    }
+    return pa.table(columns).cast(schema.CHAINS)
+
+
+def list_of(offsets: pa.Array, values: pa.ChunkedArray | pa.Array) -> pa.ListArray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    return pa.ListArray.from_arrays(offsets, values)
+
+
+def chain_over_18(link_ids: pl.Series, subs: pl.DataFrame | None) -> pa.Array:
+    if subs is None:
+        return pa.nulls(len(link_ids), type=pa.bool_())
+    flags = pl.DataFrame({"link_id": link_ids}).join(
+        subs.select("link_id", "over_18"), on="link_id", how="left", maintain_order="left")
+    return flags["over_18"].to_arrow()

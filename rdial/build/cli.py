@@ -1,0 +1,53 @@
+"""rdial build CORPUS: turn the corpus's comment trees into dialogue chains, bucket by bucket.
+
+Examples:
+  rdial build corpus                          # root-to-leaf chains, threads joined across months
+  rdial build corpus --targets all --max-turns 5
+  rdial build corpus --with-title             # submission title as the first turn (needs RS data)
+  rdial build corpus --per-month --max-turns 5    # DialoGPT: threads joined within a month
+  rdial build corpus --preset dialogpt        # + DialoGPT's comment rules before leaves are found
+
+A chain is a path of usable comments c1..cn, each replying to the one before: c1 replies to the
+submission or to a comment that is missing or unusable ([deleted], [removed], empty, or dropped
+by a preset's comment rule); cn has no usable reply (or, with --targets all, any usable comment
+ends a chain). Comments are deduplicated by id first: the record retrieved last wins (ties: the
+later input file, then the later line). Parent cycles are cut at their oldest comment; replies to
+themselves or to another thread start a new chain; all of these are counted in the stats.
+
+Writes (in CORPUS):
+  chains/bucket=NNNNN.parquet   the chains of one bucket (schema rdial.schema.CHAINS), ordered by
+                                their last turn's (link_id, created_utc, id); every bucket with
+                                comments has one, possibly with no rows
+  stats/build.json              counts: records, duplicates, unusable per reason, link kinds
+                                (missing parents, cycles, self replies...), chains, turns
+  config/build.json             the resolved settings of the run
+  _ledger/build/                per bucket: input fingerprints; a rerun rebuilds only buckets
+                                whose inputs or settings changed, to the same bytes
+
+Exit status: 0 all buckets built; 1 some bucket failed (named on stderr, retried next run);
+2 bad flags or not a corpus; 130 interrupted (rerun to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rdial.build.stage import BuildConfig, run_build
+from rdial.config import add_config_arguments, config_from_args
+
+HELP = "comment trees -> dialogue chains (one Parquet file per bucket)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, BuildConfig)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(BuildConfig, args)
+    report = run_build(cfg)
+    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
+    if report.buckets == 0:
+        print(f"build: {cfg.corpus} holds no comments yet; run `rdial extract RC_... --out "
+              f"{cfg.corpus}` first", file=sys.stderr)
+    return report.exit_code

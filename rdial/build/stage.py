@@ -1,0 +1,301 @@
+"""The build stage: every bucket of a corpus -> `chains/bucket=NNNNN.parquet`, one task per bucket.
+
+    python -c "from pathlib import Path; from rdial.build.stage import *; \
+print(run_build(BuildConfig(corpus=Path('corpus'))))"
+
+What a run does:
+  1. resolve the config: explicit settings, else the preset's build defaults, else DEFAULTS;
+     save it as CORPUS/config/build.json
+  2. plan: one task per bucket holding comments; a bucket is skipped when the ledger
+     (CORPUS/_ledger/build/bucket=NNNNN.json) holds the same fingerprint (its input files'
+     fingerprints + the build settings) and its chains file exists; chains of buckets that no
+     longer hold comments are removed
+  3. run the tasks (largest first) on the local pool or Ray; each task reads its bucket, builds
+     its chains (bucket.py), publishes the Parquet file atomically, then records the ledger
+  4. CORPUS/stats/build.json: totals over every bucket's ledger stats, and this run's counts
+
+A failed bucket keeps its previous chains file and ledger entry (so it is retried next run) and
+makes the exit status 1; the other buckets finish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from rdial.build.bucket import ChainOptions, build_chains
+from rdial.build.inputs import bucket_inputs, read_bucket
+from rdial.build.preset_hook import (CommentRuleHook, PresetSpec, build_defaults, load_settings,
+                                     settings_fingerprint)
+from rdial.config import arg, flag_of, require, save_config, to_jsonable
+from rdial.corpus import Corpus
+from rdial.errors import ConfigError
+from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
+from rdial.progress import Progress
+from rdial.publish import atomic_path, atomic_write_text, sweep_temporaries
+
+STAGE = "build"
+# Bump when the chains written for the same inputs and settings change: forces a rebuild.
+BUILD_FORMAT = 1
+# Settings a preset may default; None in BuildConfig means "not given".
+DEFAULTS = {"targets": "leaves", "min_turns": 2, "max_turns": 0, "per_month": False,
+            "with_title": False}
+ROW_GROUP = 64 * 1024  # chains per Parquet row group: fixed, so reruns write the same bytes
+
+
+@dataclass(kw_only=True)
+class BuildConfig:
+    corpus: Path = field(metadata=arg("corpus directory written by `rdial extract`",
+                                      positional=True))
+    targets: str | None = field(default=None, metadata=arg(
+        "which comments end a chain: leaves (no usable reply; DialoGPT) or all (every usable "
+        "comment, as PolyAI's conversational-datasets) (default: leaves)",
+        choices=("leaves", "all")))
+    min_turns: int | None = field(default=None, metadata=arg(
+        "drop chains with fewer turns (default: 2)", metavar="N"))
+    max_turns: int | None = field(default=None, metadata=arg(
+        "keep only the last N turns of a chain; 0 keeps them all (default: 0)", metavar="N"))
+    per_month: bool | None = field(default=None, metadata=arg(
+        "join threads within one month only (DialoGPT): a parent from another month counts as "
+        "missing (default: threads join across every month in the corpus)"))
+    with_title: bool | None = field(default=None, metadata=arg(
+        "make the submission title the first turn of chains that start at a top-level comment "
+        "of a thread whose submission (RS data) is in the corpus (default: off)"))
+    preset: str | None = field(default=None, metadata=arg(
+        "filter preset (see `rdial filter --help`): its comment rules mark comments unusable "
+        "before chains are formed, and its build defaults apply to flags not given",
+        metavar="NAME"))
+    filter_config: Path | None = field(default=None, metadata=arg(
+        "TOML file of filter settings, for the comment rules as with --preset", metavar="PATH"))
+    workers: int = field(default_factory=default_workers, metadata=arg(
+        "buckets built in parallel; peak memory is about one bucket per worker"))
+    executor: str = field(default="local", metadata=arg(
+        "where tasks run: local process pool, or a Ray cluster (RAY_ADDRESS)",
+        choices=("local", "ray")))
+    force: bool = field(default=False, metadata=arg(
+        "rebuild every bucket, even those the ledger says are up to date"))
+
+    def __post_init__(self):
+        self.corpus = Path(self.corpus)
+        require(self.targets in (None, "leaves", "all"), "--targets", "choose leaves or all")
+        require(self.min_turns is None or self.min_turns >= 1, "--min-turns",
+                "must be at least 1")
+        require(self.max_turns is None or self.max_turns >= 0, "--max-turns",
+                "must be 0 (no limit) or a number of turns")
+        require(not self.max_turns or self.min_turns is None or self.max_turns >= self.min_turns,
+                "--max-turns", f"{self.max_turns} is below --min-turns {self.min_turns}: "
+                "no chain could be kept")
+        require(self.filter_config is None or Path(self.filter_config).is_file(),
+                "--filter-config", f"no such file: {self.filter_config}")
+        require(self.workers >= 1, "--workers", "must be at least 1")
+        require(self.executor in ("local", "ray"), "--executor", "choose local or ray")
+
+    @property
+    def preset_spec(self) -> PresetSpec:
+        return PresetSpec(preset=self.preset, filter_config=self.filter_config)
+
+    def resolved(self, preset_defaults: dict | None = None) -> "BuildConfig":
+        """Fill every unset setting: the preset's build default, else DEFAULTS."""
+        preset_defaults = preset_defaults or {}
+        names = {f.name: f for f in dataclasses.fields(self)}
+        unknown = sorted(set(preset_defaults) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(f"{self.preset_spec.flag}: build default {unknown[0]!r} of the "
+                              f"preset is not a build setting ({', '.join(DEFAULTS)})")
+        values = {}
+        for name, default in DEFAULTS.items():
+            if getattr(self, name) is None:
+                values[name] = preset_defaults.get(name, default)
+        try:
+            return dataclasses.replace(self, **values)
+        except ConfigError as exc:
+            flags = ", ".join(flag_of(names[n]) for n in values if n in preset_defaults)
+            raise ConfigError(f"{exc} (after the preset's defaults for {flags})") from exc
+
+    def chain_options(self) -> ChainOptions:
+        missing = [name for name in DEFAULTS if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"resolve the config first; unset: {missing}")
+        return ChainOptions(targets=self.targets, min_turns=self.min_turns,
+                            max_turns=self.max_turns, per_month=self.per_month,
+                            with_title=self.with_title)
+
+
+@dataclass(frozen=True)
+class BucketTask:
+    """Everything a worker needs (picklable; the worker opens the files itself)."""
+
+    root: Path
+    bucket: int
+    comment_files: tuple[Path, ...]
+    submission_files: tuple[Path, ...]
+    options: ChainOptions
+    preset: PresetSpec
+    fingerprint: str
+    size: int  # input bytes, to run the largest first
+
+    @property
+    def key(self) -> str:
+        return f"bucket={self.bucket:05d}"
+
+
+@dataclass
+class BuildReport:
+    corpus: Path
+    buckets: int = 0              # buckets holding comments
+    built: int = 0
+    skipped: int = 0              # up to date in the ledger
+    removed: int = 0              # stale chains files of buckets without comments
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def summary(self) -> str:
+        t = self.totals
+        lines = [f"build: {self.buckets} buckets ({self.built} built, {self.skipped} up to date, "
+                 f"{len(self.failed)} failed, {self.removed} stale removed) in {self.seconds:.1f}s",
+                 f"build: {t.get('comments', 0)} comments ({t.get('duplicates', 0)} duplicate "
+                 f"records dropped), {t.get('usable', 0)} usable -> {t.get('chains', 0)} chains, "
+                 f"{t.get('turns', 0)} turns"]
+        lines += [f"build: bucket {b:05d} failed: {msg}" for b, msg in self.failed]
+        return "\n".join(lines)
+
+
+def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
+    start = time.monotonic()
+    corpus = Corpus.open(cfg.corpus)
+    spec = cfg.preset_spec
+    settings = load_settings(spec) if spec.active else None
+    cfg = cfg.resolved(build_defaults(settings))
+    save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
+    settings_hash = build_settings_hash(cfg, spec, settings)
+
+    ledger = Ledger(corpus.root, STAGE)
+    sweep_temporaries(corpus.chains_dir)
+    buckets = corpus.nonempty_buckets("comments")
+    report = BuildReport(corpus=corpus.root, buckets=len(buckets))
+    report.removed = remove_stale(corpus, ledger, set(buckets))
+    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings_hash)
+    report.skipped = len(buckets) - len(tasks)
+
+    meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress)
+
+    def on_result(task: BucketTask, result) -> None:
+        if isinstance(result, TaskFailure):
+            report.failed.append((task.bucket, result.message))
+            meter.write(f"build: bucket {task.bucket:05d} failed: {result.message}")
+            meter.update(1)
+        else:
+            report.built += 1
+            meter.update(1, comments=result.get("records", 0), chains=result.get("chains", 0))
+
+    run_tasks(build_bucket, tasks, workers=cfg.workers, backend=cfg.executor, on_result=on_result)
+    meter.close()
+    report.failed.sort()
+    report.totals = total_stats(ledger, buckets)
+    report.seconds = round(time.monotonic() - start, 3)
+    write_stats(corpus, report)
+    return report
+
+
+def build_settings_hash(cfg: BuildConfig, spec: PresetSpec, settings) -> str:
+    """What, besides the input files, decides a bucket's chains."""
+    semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options())}
+    if spec.active:
+        semantics["preset"] = settings_fingerprint(spec, settings)
+    return hashlib.blake2b(json.dumps(semantics, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
+def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildConfig,
+               settings_hash: str) -> list[BucketTask]:
+    tasks = []
+    for bucket in buckets:
+        comment_files, submission_files = bucket_inputs(corpus, bucket)
+        files = comment_files + submission_files
+        parts = {str(p.relative_to(corpus.root)): file_fingerprint(p) for p in files}
+        parts["build-settings"] = settings_hash
+        task = BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
+                          submission_files=tuple(submission_files), options=cfg.chain_options(),
+                          preset=cfg.preset_spec, fingerprint=combine_fingerprints(parts),
+                          size=sum(p.stat().st_size for p in files))
+        up_to_date = ledger.is_done(task.key, task.fingerprint) and corpus.chains_file(bucket).exists()
+        if cfg.force or not up_to_date:
+            tasks.append(task)
+    return sorted(tasks, key=lambda t: (-t.size, t.bucket))
+
+
+def remove_stale(corpus: Corpus, ledger: Ledger, buckets: set[int]) -> int:
+    """Chains (and ledger entries) of buckets that hold no comments any more."""
+    removed = 0
+    if corpus.chains_dir.exists():
+        for path in sorted(corpus.chains_dir.glob("bucket=*.parquet")):
+            bucket = int(path.stem.split("=", 1)[1])
+            if bucket not in buckets:
+                path.unlink()
+                removed += 1
+    for key in ledger.entries():
+        if int(key.split("=", 1)[1]) not in buckets:
+            ledger.forget(key)
+    return removed
+
+
+def build_bucket(task: BucketTask) -> dict:
+    """The worker: read one bucket, build its chains, publish them, record the ledger."""
+    inputs = read_bucket(list(task.comment_files), list(task.submission_files))
+    rules = CommentRuleHook(task.preset) if task.preset.active else None
+    table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules)
+    corpus = Corpus(root=task.root, buckets=0)
+    final = corpus.chains_file(task.bucket)
+    with atomic_path(final) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP)
+    Ledger(task.root, STAGE).record(task.key, task.fingerprint,
+                                    outputs=[str(final.relative_to(task.root))], stats=stats)
+    return stats
+
+
+MAX_KEYS = {"longest_chain"}
+
+
+def merge_stats(into: dict, stats: dict) -> dict:
+    """Sum counters (nested dicts too); keep the maximum of MAX_KEYS."""
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            merge_stats(into.setdefault(key, {}), value)
+        elif key in MAX_KEYS:
+            into[key] = max(into.get(key, 0), value)
+        else:
+            into[key] = into.get(key, 0) + value
+    return into
+
+
+def total_stats(ledger: Ledger, buckets: list[int]) -> dict:
+    totals: dict = {}
+    entries = ledger.entries()
+    for bucket in buckets:
+        entry = entries.get(f"bucket={bucket:05d}")
+        if entry is not None:
+            merge_stats(totals, entry.get("stats", {}))
+    return totals
+
+
+def write_stats(corpus: Corpus, report: BuildReport) -> None:
+    run = {"buckets": report.buckets, "built": report.built, "skipped": report.skipped,
+           "removed_stale": report.removed, "seconds": report.seconds,
+           "failed": [{"bucket": b, "error": msg} for b, msg in report.failed]}
+    doc = {"stage": STAGE, "run": run, "totals": report.totals}
+    atomic_write_text(corpus.root / "stats" / f"{STAGE}.json",
+                      json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    corpus.write_metadata({STAGE: {"chains": report.totals.get("chains", 0),
+                                   "buckets": report.buckets,
+                                   "failed_buckets": len(report.failed)}})
