@@ -1,0 +1,450 @@
+"""Synthetic Pushshift months: plan the threads in numpy, then stream JSON lines to the writers.
+
+    python -c "from rdial.synth import SynthConfig, generate_dumps; \
+               print(generate_dumps(SynthConfig(out='dumps', comments=1000)).files)"
+
+One month, in order:
+  1. plan     thread sizes (Zipf), reply trees, times; carry-in groups that continue threads of
+              the previous listed month; nodes to drop (their replies lose their parent)
+  2. mark     per node: deleted / removed / bot / author-gone / plain, planted text features
+  3. emit     RC lines in time order with duplicates inserted later; then RS lines
+Everything comes from numpy generators seeded by (seed, month index, purpose), and lines are
+emitted in fixed-size chunks, so the same config gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Iterator
+
+import numpy as np
+
+from rdial.synth import threads as T
+from rdial.synth.config import SynthConfig
+from rdial.synth.eras import ERA_NAMES, ERAS, era_of_month
+from rdial.synth.manifest import Manifest
+from rdial.synth.records import CommentFactory, SubmissionFactory
+from rdial.synth.text import BOT_AUTHORS, BOT_BODIES, FEATURES, BodyMaker
+
+CHUNK = 20_000
+CARRY_MAX_GROUP = 20          # carry-in groups are small: a late reply and a few answers
+CARRY_DAYS = 10               # ...arriving in the first days of the next month
+AUTHOR_POOL = 20_000
+AUTHOR_GONE_RATE = 0.01       # author "[deleted]" but the body kept
+SUBMISSION_DELETED_RATE = 0.03
+SUBMISSION_REMOVED_RATE = 0.02
+MISSING_SUBMISSION_RATE = 0.01
+
+SUBREDDITS = ["reddit.com", "programming", "science", "politics", "pics", "funny",
+              "AskReddit", "worldnews", "gaming", "movies", "technology", "todayilearned",
+              "news", "AskMen", "woodworking", "Music", "nsfw", "gonewild"]
+NSFW_SUBREDDITS = {"nsfw", "gonewild"}
+LINK_DOMAINS = ["nytimes.com", "bbc.co.uk", "youtube.com", "imgur.com", "i.redd.it",
+                "github.com", "wired.com", "theguardian.com", "washingtonpost.com"]
+
+# Node kinds (int8 codes in the plan).
+PLAIN, DELETED, REMOVED, BOT, AUTHOR_GONE = 0, 1, 2, 3, 4
+KIND_NAMES = {DELETED: "deleted", REMOVED: "removed", BOT: "bots", AUTHOR_GONE: "deleted_authors"}
+
+# First ids of each era, so ids look like the time (2005: "c13"; 2019: "f0..."; 2024: "k...").
+COMMENT_ID_BASE = {"2005": int("c00", 36), "2009": int("c0c0000", 36),
+                   "2019": int("f000000", 36), "2024": int("k000000", 36)}
+SUBMISSION_ID_BASE = {"2005": int("17800", 36), "2009": int("9f000", 36),
+                      "2019": int("d00000", 36), "2024": int("1a00000", 36)}
+# Pushshift fetched the early months years later; from ~2019 on, seconds after posting.
+RETRIEVAL_BASE = {"2005": 1473738411, "2009": 1426033654}
+RETRIEVAL_LAG = {"2019": 7_000_000, "2024": 15}
+
+
+def month_bounds(month: str) -> tuple[int, int]:
+    y, m = int(month[:4]), int(month[5:7])
+    start = datetime(y, m, 1, tzinfo=timezone.utc)
+    end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=timezone.utc)
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def base36_many(numbers: np.ndarray) -> list[str]:
+    """Vectorised base36 of non-negative ints (no leading zeros)."""
+    if len(numbers) == 0:
+        return []
+    width = max(1, int(np.ceil(np.log(float(numbers.max()) + 1) / np.log(36))) + 1)
+    powers = 36 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (numbers[:, None] // powers) % 36
+    alphabet = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+    chars = np.ascontiguousarray(alphabet[digits])
+    raw = chars.view(f"S{width}").ravel().tolist()
+    return [b.lstrip(b"0").decode() or "0" for b in raw]
+
+
+@dataclass
+class ThreadTable:
+    """Every thread created so far (all months): index -> link id, subreddit, slug, flags."""
+    link_ids: list[str] = field(default_factory=list)
+    subreddits: list[str] = field(default_factory=list)
+    slugs: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    month_of: list[int] = field(default_factory=list)
+
+
+@dataclass
+class WrittenMonth:
+    """What a later month may reply to: the written comments of the previous listed month."""
+    ids: list[str]
+    thread: np.ndarray
+    depth: np.ndarray
+    threads: np.ndarray        # thread indices created that month
+
+
+@dataclass
+class MonthPlan:
+    month: str
+    index: int
+    era: str                   # era name, or "mixed"
+    start: int
+    end: int
+    thread_idx: np.ndarray     # threads created this month, in time order (global indices)
+    thread_t0: np.ndarray
+    thread_size: np.ndarray    # planned comments of each (this month only)
+    # comment nodes, time order
+    ids: list[str]
+    thread: np.ndarray
+    parent: np.ndarray         # index of parent node, -1 = group root target
+    root_parent: list[str]     # parent_id for nodes with parent -1, per group
+    group: np.ndarray
+    carry: np.ndarray          # node belongs to a carry-in group
+    time: np.ndarray
+    depth: np.ndarray
+    written: np.ndarray
+    emit: np.ndarray           # node index per RC line
+    is_dup: np.ndarray
+    kind: np.ndarray
+    feature: np.ndarray
+    author: np.ndarray
+    score: np.ndarray
+    line_era: np.ndarray       # index into ERA_NAMES, per node
+
+
+class SynthGenerator:
+    """Generates the months of a SynthConfig one after another (a later month needs the earlier)."""
+
+    def __init__(self, cfg: SynthConfig) -> None:
+        self.cfg = cfg
+        self.text = BodyMaker()
+        self.table = ThreadTable()
+        self.prev: WrittenMonth | None = None
+        self.comment_counter = 0
+        self.submission_counter = 0
+        self.written_ids: set[str] = set()     # every comment id written so far
+        self.authors = self._author_pool()
+        ranks = np.arange(1, AUTHOR_POOL + 1, dtype=np.float64)
+        self.author_cdf = np.cumsum(1 / ranks) / np.sum(1 / ranks)
+
+    def rng(self, month_index: int, purpose: int) -> np.random.Generator:
+        return np.random.default_rng([self.cfg.seed, month_index, purpose])
+
+    def _author_pool(self) -> list[str]:
+        rng = np.random.default_rng([self.cfg.seed, 999_999])
+        words = self.text.words
+        a = rng.integers(0, len(words), AUTHOR_POOL).tolist()
+        b = rng.integers(0, len(words), AUTHOR_POOL).tolist()
+        n = rng.integers(0, 3000, AUTHOR_POOL).tolist()
+        style = rng.integers(0, 4, AUTHOR_POOL).tolist()
+        out = []
+        for i in range(AUTHOR_POOL):
+            w1, w2 = words[a[i]].replace("'", ""), words[b[i]].replace("'", "")
+            s = style[i]
+            name = (f"{w1}{w2}" if s == 0 else f"{w1.capitalize()}{w2.capitalize()}{n[i]}"
+                    if s == 1 else f"{w1}_{w2}" if s == 2 else f"{w1}{n[i]}")
+            out.append(f"{name}{i}" if len(name) < 3 else name)
+        return out
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def plan(self, index: int) -> MonthPlan:
+        cfg = self.cfg
+        month = cfg.months[index]
+        era = cfg.era if cfg.era in ERA_NAMES + ("mixed",) else era_of_month(month)
+        start, end = month_bounds(month)
+        rng = self.rng(index, 1)
+        n_lines = cfg.comments
+        n_dup = int(round(n_lines * cfg.duplicate_rate)) if n_lines > 1 else 0
+        n_drop = int(round(n_lines * cfg.missing_parent_rate))
+        n_carry = int(round(n_lines * cfg.cross_month_rate)) if self.prev and len(self.prev.ids) else 0
+        n_own = n_lines - n_dup - n_carry + n_drop
+
+        # threads created this month
+        own_sizes = T.thread_sizes(rng, n_own, cfg.max_thread)
+        n_empty = int(round(len(own_sizes) * cfg.submissions_ratio))
+        sizes_all = np.concatenate([own_sizes, np.zeros(n_empty, dtype=np.int64)])
+        sizes_all = sizes_all[rng.permutation(len(sizes_all))]
+        t0 = np.sort(rng.integers(start, end, len(sizes_all)))
+        thread_idx = self._register_threads(rng, index, era, t0)
+
+        # carry-in groups continuing last month's threads
+        carry_sizes = T.thread_sizes(rng, n_carry, CARRY_MAX_GROUP, a=2.5)
+        carry_thread, carry_root, carry_depth = self._carry_targets(rng, len(carry_sizes))
+        carry_t0 = start + rng.integers(0, CARRY_DAYS * 86400, len(carry_sizes))
+
+        own = sizes_all > 0
+        g_sizes = np.concatenate([sizes_all[own], carry_sizes]).astype(np.int64)
+        g_thread = np.concatenate([thread_idx[own], carry_thread]).astype(np.int64)
+        g_t0 = np.concatenate([t0[own], carry_t0]).astype(np.int64)
+        g_root = ["t3_" + self.table.link_ids[t] for t in thread_idx[own].tolist()] + carry_root
+        g_depth = np.concatenate([np.ones(int(own.sum()), dtype=np.int64), carry_depth])
+        g_carry = np.concatenate([np.zeros(int(own.sum()), bool), np.ones(len(carry_sizes), bool)])
+
+        parent = T.reply_tree(rng, g_sizes)
+        group, _ = T.group_layout(g_sizes)
+        time = T.group_times(rng, g_sizes, g_t0, end)
+        order = T.time_order(time)
+        parent = T.remap_parents(parent, order)
+        group, time = group[order], time[order]
+        n = len(group)
+        depth = T.depths(parent, g_depth[group])
+
+        written = np.ones(n, dtype=bool)
+        drop = self._choose_dropped(rng, parent, n_drop)
+        written[drop] = False
+
+        ids = self._comment_ids(era, month, n)
+        emit, is_dup = self._emit_order(rng, np.flatnonzero(written), n_dup)
+        kind, feature, author, score, line_era = self._mark(self.rng(index, 2), n, era)
+
+        return MonthPlan(
+            month=month, index=index, era=era, start=start, end=end, thread_idx=thread_idx,
+            thread_t0=t0, thread_size=sizes_all, ids=ids, thread=g_thread[group], parent=parent,
+            root_parent=g_root, group=group, carry=g_carry[group], time=time, depth=depth,
+            written=written, emit=emit, is_dup=is_dup, kind=kind, feature=feature, author=author,
+            score=score, line_era=line_era)
+
+    def _register_threads(self, rng, index: int, era: str, t0: np.ndarray) -> np.ndarray:
+        n = len(t0)
+        first = len(self.table.link_ids)
+        base_era = era if era in COMMENT_ID_BASE else "2019"
+        base = max(self.submission_counter, SUBMISSION_ID_BASE[base_era])
+        ids = base36_many(base + np.arange(n, dtype=np.int64))
+        self.submission_counter = base + n
+        weights = np.ones(len(SUBREDDITS))
+        if base_era == "2005":
+            weights[0] = 40.0                       # early Reddit was mostly r/reddit.com
+        subs = rng.choice(len(SUBREDDITS), size=n, p=weights / weights.sum()).tolist()
+        titles = self.text.title(rng, n)
+        owners = np.minimum(np.searchsorted(self.author_cdf, rng.random(n)), AUTHOR_POOL - 1)
+        self.table.authors.extend(self.authors[a] for a in owners.tolist())
+        self.table.link_ids.extend(ids)
+        self.table.subreddits.extend(SUBREDDITS[s] for s in subs)
+        self.table.slugs.extend("_".join(t.lower().replace("'", "").split()[:6]) for t in titles)
+        self._titles = dict(zip(range(first, first + n), titles))
+        self.table.month_of.extend([index] * n)
+        return np.arange(first, first + n, dtype=np.int64)
+
+    def _carry_targets(self, rng, k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Per carry-in group: its thread, the parent_id of its root, the root's depth."""
+        if k == 0:
+            return np.zeros(0, np.int64), [], np.zeros(0, np.int64)
+        prev = self.prev
+        to_comment = rng.random(k) < 0.7
+        ci = rng.integers(0, len(prev.ids), k)
+        ti = prev.threads[rng.integers(0, max(len(prev.threads), 1), k)] if len(prev.threads) \
+            else prev.thread[ci]
+        thread = np.where(to_comment, prev.thread[ci], ti)
+        depth = np.where(to_comment, prev.depth[ci] + 1, 1)
+        roots = [("t1_" + prev.ids[c]) if tc else ("t3_" + self.table.link_ids[t])
+                 for tc, c, t in zip(to_comment.tolist(), ci.tolist(), thread.tolist())]
+        return thread.astype(np.int64), roots, depth.astype(np.int64)
+
+    @staticmethod
+    def _choose_dropped(rng, parent: np.ndarray, k: int) -> np.ndarray:
+        """k nodes to leave out, preferring nodes that have replies (so parents go missing)."""
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        with_replies = np.flatnonzero(T.has_children(parent))
+        take = rng.choice(with_replies, size=min(k, len(with_replies)), replace=False)
+        if len(take) < k:
+            rest = np.setdiff1d(np.arange(len(parent)), take)
+            take = np.concatenate([take, rng.choice(rest, size=k - len(take), replace=False)])
+        return np.sort(take)
+
+    def _comment_ids(self, era: str, month: str, n: int) -> list[str]:
+        base_era = era if era in COMMENT_ID_BASE else era_of_month(month)
+        base = max(self.comment_counter, COMMENT_ID_BASE[base_era])
+        self.comment_counter = base + n
+        return base36_many(base + np.arange(n, dtype=np.int64))
+
+    @staticmethod
+    def _emit_order(rng, rows: np.ndarray, n_dup: int) -> tuple[np.ndarray, np.ndarray]:
+        """RC line order: written nodes in time order, each duplicate somewhere after its original."""
+        n_dup = min(n_dup, len(rows))
+        src = np.sort(rng.choice(len(rows), size=n_dup, replace=False))
+        keys = np.concatenate([np.arange(len(rows), dtype=np.float64),
+                               src + 0.5 + rng.random(n_dup) * (len(rows) - src - 0.5)])
+        order = np.argsort(keys, kind="stable")
+        nodes = np.concatenate([rows, rows[src]])[order]
+        is_dup = np.concatenate([np.zeros(len(rows), bool), np.ones(n_dup, bool)])[order]
+        return nodes, is_dup
+
+    def _mark(self, rng, n: int, era: str):
+        cfg = self.cfg
+        u = rng.random(n)
+        edges = np.cumsum([cfg.deleted_rate, cfg.removed_rate, cfg.bot_rate, AUTHOR_GONE_RATE])
+        kind = np.searchsorted(edges, u, side="right").astype(np.int8) + 1
+        kind[kind > AUTHOR_GONE] = PLAIN
+        feature = self.text.plant_mask(rng, n)
+        feature[(kind != PLAIN) & (kind != AUTHOR_GONE)] = -1
+        author = np.minimum(np.searchsorted(self.author_cdf, rng.random(n)), AUTHOR_POOL - 1)
+        score = np.floor(np.exp(rng.normal(0.4, 1.4, n))).astype(np.int64)
+        negative = rng.random(n) < 0.12
+        score = np.where(negative, -rng.integers(0, 12, n), score)
+        if era == "mixed":
+            line_era = rng.integers(0, len(ERA_NAMES), n).astype(np.int8)
+        else:
+            line_era = np.full(n, ERA_NAMES.index(era), dtype=np.int8)
+        return kind, feature, author, score, line_era
+
+    # ---- emission -------------------------------------------------------------------------
+
+    def comment_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
+        """RC lines in chunks; fills `planted` (id lists) as it goes."""
+        rng = self.rng(plan.index, 3)
+        factories = [CommentFactory(ERAS[e]) for e in ERA_NAMES]
+        table, ids, authors = self.table, plan.ids, self.authors
+        parent, root_parent, group = plan.parent, plan.root_parent, plan.group
+        kept: dict[int, dict] = {}
+        dup_sources = set(plan.emit[plan.is_dup].tolist())
+        for a in range(0, len(plan.emit), CHUNK):
+            nodes = plan.emit[a:a + CHUNK]
+            dups = plan.is_dup[a:a + CHUNK]
+            fresh = nodes[~dups]
+            bodies = iter(self.text.bodies(rng, len(fresh), plan.feature[fresh]))
+            bot_pick = rng.integers(0, 1 << 30, len(nodes)).tolist()
+            lines = []
+            for node, dup, r in zip(nodes.tolist(), dups.tolist(), bot_pick):
+                era_i = int(plan.line_era[node])
+                if dup:
+                    rec = dict(kept[node])
+                    rec["retrieved_on"] += 86400 * 30
+                    rec["score"] = rec["score"] + 1 + r % 7
+                    if "ups" in rec:
+                        rec["ups"] = rec["score"]
+                    planted["duplicates"].append(ids[node])
+                    lines.append(ERAS[ERA_NAMES[era_i]].encode(rec))
+                    continue
+                rec = self._comment(plan, node, next(bodies), r, factories[era_i], planted)
+                if node in dup_sources:
+                    kept[node] = rec
+                lines.append(ERAS[ERA_NAMES[era_i]].encode(rec))
+            yield lines
+
+    def _comment(self, plan: MonthPlan, node: int, body: str, r: int, factory, planted) -> dict:
+        thread = int(plan.thread[node])
+        sub = self.table.subreddits[thread]
+        p = int(plan.parent[node])
+        parent_id = ("t1_" + plan.ids[p]) if p >= 0 else plan.root_parent[int(plan.group[node])]
+        kind = int(plan.kind[node])
+        author = self.authors[int(plan.author[node])]
+        distinguished, stickied = None, False
+        cid = plan.ids[node]
+        if kind == DELETED:
+            author, body = "[deleted]", "[deleted]"
+        elif kind == REMOVED:
+            author, body = "[deleted]", "[removed]"
+        elif kind == AUTHOR_GONE:
+            author = "[deleted]"
+        elif kind == BOT:
+            author = BOT_AUTHORS[r % len(BOT_AUTHORS)]
+            body = BOT_BODIES[r % len(BOT_BODIES)].format(
+                sub=sub, word=self.text.words[r % len(self.text.words)], text=body)
+            if author == "AutoModerator":
+                distinguished, stickied = "moderator", p < 0
+        if kind in KIND_NAMES:
+            planted[KIND_NAMES[kind]].append(cid)
+        f = int(plan.feature[node])
+        if f >= 0:
+            planted[FEATURES[f]].append(cid)
+        created = int(plan.time[node])
+        era_name = ERA_NAMES[int(plan.line_era[node])]
+        retrieved = (RETRIEVAL_BASE[era_name] + (created - plan.start) // 1000
+                     if era_name in RETRIEVAL_BASE else created + RETRIEVAL_LAG[era_name])
+        return factory.make(
+            id=cid, link_id="t3_" + self.table.link_ids[thread], parent_id=parent_id,
+            author=author, body=body, subreddit=sub, created=created,
+            score=int(plan.score[node]), retrieved_on=retrieved, slug=self.table.slugs[thread],
+            distinguished=distinguished, stickied=stickied,
+            controversiality=int(r % 29 == 0), is_submitter=author == self.table.authors[thread])
+
+    def submission_lines(self, plan: MonthPlan, planted: dict) -> list[bytes]:
+        rng = self.rng(plan.index, 4)
+        n = len(plan.thread_idx)
+        u = rng.random(n)
+        is_self = rng.random(n) < 0.4
+        nsfw = rng.random(n) < self.cfg.nsfw_rate
+        scores = np.floor(np.exp(rng.normal(1.0, 1.8, n))).astype(np.int64)
+        selftexts = self.text.bodies(rng, n)
+        line_era = rng.integers(0, len(ERA_NAMES), n) if plan.era == "mixed" else \
+            np.full(n, ERA_NAMES.index(plan.era))
+        factories = [SubmissionFactory(ERAS[e]) for e in ERA_NAMES]
+        # num_comments: what this month planned for each thread (as Pushshift saw it then)
+        lines = []
+        for k, t in enumerate(plan.thread_idx.tolist()):
+            link = self.table.link_ids[t]
+            sub = self.table.subreddits[t]
+            over_18 = bool(nsfw[k]) or sub in NSFW_SUBREDDITS
+            if over_18:
+                planted["nsfw_threads"].append("t3_" + link)
+            if u[k] < MISSING_SUBMISSION_RATE and plan.thread_size[k] > 0:
+                planted["missing_submissions"].append("t3_" + link)
+                continue
+            author = self.table.authors[t]
+            selftext = selftexts[k] if is_self[k] else ""
+            v = u[k] - MISSING_SUBMISSION_RATE
+            if 0 <= v < SUBMISSION_DELETED_RATE:
+                author, selftext = "[deleted]", "[deleted]"
+                planted["deleted_submissions"].append("t3_" + link)
+            elif 0 <= v - SUBMISSION_DELETED_RATE < SUBMISSION_REMOVED_RATE:
+                selftext = "[removed]"
+                planted["removed_submissions"].append("t3_" + link)
+            if is_self[k]:
+                url, domain = f"https://www.reddit.com/r/{sub}/comments/{link}/{self.table.slugs[t]}/", f"self.{sub}"
+            else:
+                domain = LINK_DOMAINS[int(scores[k] + k) % len(LINK_DOMAINS)]
+                url = f"http://www.{domain}/{self.table.slugs[t]}.html"
+            created = int(plan.thread_t0[k])
+            era_name = ERA_NAMES[int(line_era[k])]
+            retrieved = (RETRIEVAL_BASE[era_name] + (created - plan.start) // 1000
+                         if era_name in RETRIEVAL_BASE else created + RETRIEVAL_LAG[era_name])
+            rec = factories[int(line_era[k])].make(
+                id=link, author=author, title=self._titles[t], selftext=selftext, url=url,
+                domain=domain, is_self=bool(is_self[k]), over_18=over_18, subreddit=sub,
+                created=created, score=int(scores[k]), num_comments=int(plan.thread_size[k]),
+                retrieved_on=retrieved, slug=self.table.slugs[t])
+            lines.append(ERAS[era_name].encode(rec))
+        return lines
+
+    def finish(self, plan: MonthPlan) -> None:
+        """Remember what the next month may reply to."""
+        w = plan.written
+        ids = [i for i, keep in zip(plan.ids, w.tolist()) if keep]
+        self.written_ids.update(ids)
+        self.prev = WrittenMonth(ids=ids, thread=plan.thread[w], depth=plan.depth[w],
+                                 threads=plan.thread_idx)
+
+
+PLANTED_KINDS = ("deleted", "removed", "deleted_authors", "bots", "duplicates", "dropped",
+                 "missing_parents", "cross_month_replies", "cross_month_comments") + FEATURES + (
+                "nsfw_threads", "missing_submissions", "deleted_submissions",
+                "removed_submissions")
+
+
+def structural_ids(plan: MonthPlan, planted: dict) -> None:
+    """Ids that follow from the plan alone: dropped, missing parents, cross-month replies."""
+    w = plan.written
+    ids = plan.ids
+    p = plan.parent
+    orphan = w & (p >= 0) & ~w[np.maximum(p, 0)]
+    planted["dropped"] = [ids[i] for i in np.flatnonzero(~w).tolist()]
+    planted["missing_parents"] = [ids[i] for i in np.flatnonzero(orphan).tolist()]
+    planted["cross_month_replies"] = [ids[i] for i in
+                                      np.flatnonzero(w & plan.carry & (p < 0)).tolist()]
+    planted["cross_month_comments"] = [ids[i] for i in np.flatnonzero(w & plan.carry).tolist()]
+    planted["duplicates"] = sorted(set(planted["duplicates"]))
