@@ -40,8 +40,11 @@ class RedditFactory:
                 "domain": None, "url": None, "retrieved_on": 1_400_000_000}
 
     def corpus(self, comments: dict[str, list[dict]], submissions: dict[str, list[dict]] | None = None,
-               *, buckets: int = 4, root: Path | None = None) -> Corpus:
-        corpus = Corpus.open_or_create(root or self.tmp_path / "corpus", buckets=buckets)
+               *, buckets: int | None = None, root: Path | None = None) -> Corpus:
+        """Create the corpus (4 buckets unless told), or add files to an existing one."""
+        root = root or self.tmp_path / "corpus"
+        corpus = Corpus.open(root) if (root / "corpus.json").exists() else \
+            Corpus.open_or_create(root, buckets=buckets or 4)
         for source, rows in comments.items():
             write_bucketed(corpus, "comments", source, rows, schema.COMMENTS, "link_id")
         for source, rows in (submissions or {}).items():
