@@ -1,0 +1,460 @@
+"""The extract stage: dump files -> bucketed comments and submissions tables.
+
+    python -c "from pathlib import Path; from rdial.extract.stage import ExtractConfig, run_extract; \\
+               print(run_extract(ExtractConfig(inputs=[Path('RC_2005-12.zst')], out=Path('corpus'))).summary())"
+
+One task per input file, largest first, on the local pool (or Ray). A task streams its file
+(reader thread -> line blocks -> parser -> bucket writer), stages every output, then publishes:
+bucket files by rename, quarantine, stats, and last the ledger entry. A rerun skips inputs
+whose ledger entry matches the file's fingerprint; a killed task has no entry, so it runs again
+from scratch and overwrites its own files: killed-and-rerun ends identical to uninterrupted.
+
+Per input, in CORPUS:
+    comments/bucket=NNNNN/<input>.parquet   (or submissions/...; none for an empty bucket)
+    quarantine/<input>.jsonl                bad lines verbatim (only when there are some)
+    stats/extract/<input>.json              lines, bytes, good, blank, quarantined by reason, ...
+Per run: config/extract.json (resolved config), stats/extract.json (summary of this run).
+
+A damaged compressed input keeps its lines before the damage, is reported failed (exit status
+1) and has no ledger entry, so the next run tries it again. Output that cannot be written (full
+disk, read-only) stops the run with one line (exit status 2) and publishes nothing of that input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from rdial.config import arg, require, save_config
+from rdial.corpus import Corpus
+from rdial.errors import ConfigError, InputError, RdialError
+from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
+from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
+from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
+from rdial.extract.parse import BlockParser, array_blocks
+from rdial.extract.quarantine import QuarantineWriter
+from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, PrefetchedChunks,
+                                   detect_format, open_dump)
+from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
+from rdial.progress import Progress
+from rdial.publish import atomic_write_text, explain_os_error
+from rdial.schema import thread_buckets
+
+STAGE = "extract"
+DUMP_SUFFIXES = set(CODEC_EXTENSIONS) | {".json", ".ndjson", ".jsonl"}
+ARRAY_LIMIT = 1 << 30  # a JSON-array file is parsed whole; bigger ones should be NDJSON
+
+
+@dataclass(kw_only=True)
+class ExtractConfig:
+    inputs: list[Path] = field(metadata=arg(
+        "dump files (RC_*/RS_* .zst .bz2 .xz .gz .json .ndjson) or directories holding them",
+        positional=True, metavar="DUMP_OR_DIR"))
+    out: Path = field(metadata=arg("corpus directory (created if absent)", metavar="CORPUS"))
+    buckets: int | None = field(default=None, metadata=arg(
+        "thread buckets, fixed when the corpus is created (default: 1024)"))
+    workers: int = field(default_factory=default_workers, metadata=arg(
+        "input files extracted in parallel, one process each (default here: all cores)"))
+    executor: str = field(default="local", metadata=arg(
+        "where tasks run: a local process pool or a Ray cluster", choices=["local", "ray"]))
+    force: bool = field(default=False, metadata=arg(
+        "redo inputs the ledger records as finished and unchanged"))
+    kind: str = field(default="auto", metadata=arg(
+        "what the inputs hold: auto decides by name (RC_/RS_, 'comment'/'submission') then by "
+        "the first record (title -> submissions, body -> comments)",
+        choices=["auto", "comments", "submissions"]))
+    max_line_bytes: int = field(default=1024 * 1024, metadata=arg(
+        "lines longer than this are quarantined as line_too_long"))
+    buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
+        "rows held in memory per input before they are appended to the bucket files (MiB)"))
+    progress: bool = field(default=True, metadata=arg(
+        "show progress (a live line on a terminal, a log line every 30 s otherwise)"))
+
+    def __post_init__(self):
+        self.inputs = [Path(p) for p in self.inputs]
+        self.out = Path(self.out)
+        require(len(self.inputs) > 0, "DUMP_OR_DIR", "give at least one dump file or directory")
+        require(self.buckets is None or 1 <= self.buckets <= 99999, "--buckets",
+                "must be between 1 and 99999")
+        require(self.workers >= 1, "--workers", "must be at least 1")
+        require(self.max_line_bytes >= 1024, "--max-line-bytes", "must be at least 1024")
+        require(self.buffer_mb >= 1, "--buffer-mb", "must be at least 1")
+
+
+@dataclass
+class InputTask:
+    path: Path
+    name: str
+    fmt: str
+    kind: str
+    corpus_root: Path
+    buckets: int
+    fingerprint: str
+    max_line_bytes: int
+    buffer_bytes: int
+    progress_queue: object = None  # receives (bytes, lines) deltas while the task runs
+
+
+@dataclass
+class InputResult:
+    name: str
+    status: str                 # "done", "skipped", "failed" (input damaged) or "error" (output)
+    stats: dict = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "error")
+
+
+@dataclass
+class ExtractReport:
+    corpus: Corpus
+    results: list[InputResult]
+    seconds: float
+
+    @property
+    def failed(self) -> list[InputResult]:
+        return [r for r in self.results if r.failed]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def result(self, name: str) -> InputResult:
+        return next(r for r in self.results if r.name == name)
+
+    def totals(self) -> dict:
+        keys = ("lines", "good", "blank", "quarantined_total")
+        return {k: sum(r.stats.get(k, 0) for r in self.results) for k in keys}
+
+    def summary(self) -> str:
+        t = self.totals()
+        done = sum(r.status == "done" for r in self.results)
+        skipped = sum(r.status == "skipped" for r in self.results)
+        return (f"extract: {len(self.results)} inputs ({done} done, {skipped} skipped, "
+                f"{len(self.failed)} failed): {t['lines']:,} lines, {t['good']:,} rows, "
+                f"{t['quarantined_total']:,} quarantined, {self.seconds:.1f} s -> {self.corpus.root}")
+
+
+# --- planning (parent) -----------------------------------------------------------------------------
+def expand_inputs(paths: list[Path]) -> list[Path]:
+    """Files as given; directories searched recursively for dump-like names (hidden and
+    README-like files skipped). A named file that does not exist is an error."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(p for p in sorted(path.rglob("*"))
+                         if p.is_file() and not p.name.startswith(".") and _looks_like_dump(p))
+        elif not path.exists():
+            raise InputError(f"{path}: no such file or directory")
+        else:
+            found.append(path)
+    return found
+
+
+def _looks_like_dump(path: Path) -> bool:
+    return path.suffix.lower() in DUMP_SUFFIXES or path.name[:3].upper() in ("RC_", "RS_")
+
+
+def detect_kind(path: Path, fmt: str, override: str = "auto") -> str:
+    if override != "auto":
+        return override
+    kind = kind_from_name(path.name)
+    if kind:
+        return kind
+    kind = kind_from_record(_first_record(path, fmt))
+    if kind is None:
+        raise InputError(f"{path}: cannot tell comments from submissions (no RC_/RS_ name and "
+                         "the first record has neither 'body' nor 'title'); pass --kind")
+    return kind
+
+
+def _first_record(path: Path, fmt: str):
+    import orjson
+
+    reader = open_dump(path, fmt)
+    buffer = b""
+    chunks = reader.chunks()
+    try:
+        for chunk in chunks:
+            buffer += chunk
+            text = buffer.lstrip()
+            if text.startswith(b"["):  # a JSON array: its first element
+                if fmt == "plain" and path.stat().st_size <= ARRAY_LIMIT:
+                    items = orjson.loads(path.read_bytes())
+                    return items[0] if isinstance(items, list) and items else None
+                return None
+            for line in text.split(b"\n")[:-1] if b"\n" in text else []:
+                if line.strip():
+                    try:
+                        return orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        return None
+            if len(buffer) > 64 * 1024 * 1024:
+                return None
+        return orjson.loads(buffer) if buffer.strip() else None
+    except (orjson.JSONDecodeError, CorruptInputError):
+        return None
+    finally:
+        chunks.close()
+
+
+def settings_fingerprint(cfg: ExtractConfig, corpus: Corpus, path: Path, kind: str) -> str:
+    """The input's content plus every setting that changes its output."""
+    return combine_fingerprints({"file": file_fingerprint(path), "kind": kind,
+                                 "buckets": str(corpus.buckets),
+                                 "max_line_bytes": str(cfg.max_line_bytes), "format": "1"})
+
+
+def plan(cfg: ExtractConfig, corpus: Corpus) -> list[InputTask]:
+    """Every input checked (exists, known format, comments or submissions) before any work."""
+    tasks, seen = [], {}
+    for path in expand_inputs(cfg.inputs):
+        if path.name in seen:
+            raise ConfigError(f"DUMP_OR_DIR: {path} and {seen[path.name]} share the file name "
+                              f"{path.name!r}, which names its outputs; rename one")
+        seen[path.name] = path
+        fmt = detect_format(path)
+        kind = detect_kind(path, fmt, cfg.kind)
+        tasks.append(InputTask(path=path.resolve(), name=path.name, fmt=fmt, kind=kind,
+                               corpus_root=corpus.root, buckets=corpus.buckets,
+                               fingerprint=settings_fingerprint(cfg, corpus, path, kind),
+                               max_line_bytes=cfg.max_line_bytes,
+                               buffer_bytes=cfg.buffer_mb << 20))
+    if not tasks:
+        raise InputError("no dump files found in " + ", ".join(map(str, cfg.inputs)))
+    tasks.sort(key=lambda t: (-t.path.stat().st_size, t.name))  # largest first
+    return tasks
+
+
+# --- one input (worker) ----------------------------------------------------------------------------
+def staging_dir(corpus: Corpus, name: str) -> Path:
+    return corpus.root / "_staging" / STAGE / name
+
+
+def extract_input(task: InputTask) -> InputResult:
+    """Extract one file and publish its outputs. Never raises for bad input: a damaged file
+    is a "failed" result, an unwritable output an "error" result."""
+    corpus = Corpus(root=task.corpus_root, buckets=task.buckets)
+    staging = staging_dir(corpus, task.name)
+    shutil.rmtree(staging, ignore_errors=True)  # leftovers of a killed run
+    quarantine = QuarantineWriter(corpus.quarantine_dir / f"{task.name}.jsonl")
+    spec = SPECS[task.kind]
+    writer = BucketedParquetWriter(corpus, spec.kind, f"{task.name}.parquet", staging,
+                                   schema=spec.table_schema, buffer_bytes=task.buffer_bytes)
+    try:
+        return _extract(task, corpus, spec, writer, quarantine)
+    except RdialError as exc:
+        quarantine.abort()
+        return InputResult(task.name, "failed" if isinstance(exc, InputError) else "error",
+                           message=str(exc))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
+    start = time.monotonic()
+    parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes)
+    reader = open_dump(task.path, task.fmt)
+    source = pa.scalar(task.name, pa.string())
+    counts = {"lines": 0, "good": 0}
+    failure = None
+    reported = [0, 0]  # bytes, lines already sent to progress
+
+    def report(offset: int) -> None:
+        if task.progress_queue is not None:
+            task.progress_queue.put((offset - reported[0], counts["lines"] - reported[1]))
+            reported[0], reported[1] = offset, counts["lines"]
+
+    try:
+        for block in _blocks(task, reader):
+            counts["lines"] += block.n_lines
+            table, lines = parser.parse(block)
+            if table.num_rows:
+                table = table.append_column("source", pa.repeat(source, table.num_rows))
+                table = table.append_column("line", pa.array(lines, pa.int64()))
+                key = table.column("link_id" if spec.kind == "comments" else "id")
+                writer.write(table, thread_buckets(key, task.buckets))
+                counts["good"] += table.num_rows
+            report(block.offset)
+    except CorruptInputError as exc:
+        failure = str(exc)
+    report(reader.size)
+    try:
+        writer.close()
+        quarantine.close()
+        outputs = writer.publish()
+        if (q := quarantine.publish()) is not None:
+            outputs.append(str(Path(q).relative_to(corpus.root)))
+    except OSError as exc:
+        raise explain_os_error(exc, corpus.root) from exc
+    stats = {
+        "input": task.name, "path": str(task.path), "kind": spec.kind, "format": task.fmt,
+        "status": "failed" if failure else "done", "message": failure or "",
+        "bytes": reader.size, "lines": counts["lines"], "good": counts["good"],
+        "blank": parser.blank, "quarantined": dict(sorted(quarantine.counts.items())),
+        "quarantined_total": quarantine.total, "nulled": dict(sorted(parser.nulled.items())),
+        "repaired_surrogates": parser.repaired, "bucket_files": len(writer.buckets),
+        "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
+        "seconds": round(time.monotonic() - start, 3),
+    }
+    atomic_write_text(corpus.stats_dir(STAGE) / f"{task.name}.json",
+                      json.dumps(stats, indent=2) + "\n")
+    ledger = Ledger(corpus.root, STAGE)
+    if failure:
+        ledger.forget(task.name)
+        return InputResult(task.name, "failed", stats, outputs, failure)
+    ledger.record(task.name, task.fingerprint, outputs, stats)
+    return InputResult(task.name, "done", stats, outputs)
+
+
+def _blocks(task: InputTask, reader):
+    if task.fmt == "plain" and _is_json_array(task.path):
+        if task.path.stat().st_size > ARRAY_LIMIT:
+            raise InputError(f"{task.path}: a JSON array over {ARRAY_LIMIT >> 20} MiB; "
+                             "convert it to one object a line")
+        return array_blocks(task.path.read_bytes(), str(task.path))
+    return line_blocks(PrefetchedChunks(reader), DEFAULT_BLOCK)
+
+
+def _is_json_array(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4096).lstrip(b" \t\r\n\xef\xbb\xbf").startswith(b"[")
+
+
+# --- the run (parent) ------------------------------------------------------------------------------
+def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
+    """Extract every input of `cfg` into the corpus `cfg.out`; see the module docstring."""
+    start = time.monotonic()
+    corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
+    tasks = plan(cfg, corpus)
+    save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
+    ledger = Ledger(corpus.root, STAGE)
+    skipped, todo = [], []
+    for task in tasks:
+        entry = ledger.get(task.name)
+        if not cfg.force and entry and entry.get("fingerprint") == task.fingerprint:
+            skipped.append(InputResult(task.name, "skipped", entry.get("stats", {}),
+                                       entry.get("outputs", []), "unchanged since the last run"))
+        else:
+            todo.append(task)
+    progress = Progress(STAGE, total=sum(t.path.stat().st_size for t in todo) or None, unit="B",
+                        enabled=cfg.progress)
+    for r in skipped:
+        progress.write(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
+    results = _run_tasks(cfg, todo, progress)
+    progress.close()
+    by_name = {r.name: r for r in results + skipped}
+    report = ExtractReport(corpus, [by_name[t.name] for t in tasks], time.monotonic() - start)
+    _write_run_summary(corpus, report)
+    fatal = [r for r in report.results if r.status == "error"]
+    if fatal:
+        raise RdialError(fatal[0].message)
+    return report
+
+
+def _run_tasks(cfg: ExtractConfig, todo: list[InputTask], progress: Progress) -> list[InputResult]:
+    if not todo:
+        return []
+    in_process = cfg.executor == "local" and (cfg.workers <= 1 or len(todo) <= 1)
+    manager = None
+    if cfg.executor == "ray":
+        updates = None
+    elif in_process:
+        updates = queue.Queue()
+    else:
+        import multiprocessing
+
+        manager = multiprocessing.get_context("spawn").Manager()
+        updates = manager.Queue()
+    todo = [dataclasses.replace(t, progress_queue=updates) for t in todo]
+    pump = _ProgressPump(updates, progress) if updates is not None else None
+
+    def on_result(task, result):
+        progress.write(_describe(task, _as_result(task, result)))
+
+    try:
+        raw = run_tasks(extract_input, todo, workers=cfg.workers, backend=cfg.executor,
+                        on_result=on_result)
+    finally:
+        if pump:
+            pump.stop()
+        if manager is not None:
+            manager.shutdown()
+    return [_as_result(t, r) for t, r in zip(todo, raw)]
+
+
+def _as_result(task: InputTask, result) -> InputResult:
+    if isinstance(result, TaskFailure):  # a bug or a dead worker: reported, not fatal
+        return InputResult(task.name, "failed", message=result.message)
+    return result
+
+
+def _describe(task: InputTask, r: InputResult) -> str:
+    s = r.stats
+    if r.status == "done":
+        return (f"extract: {r.name}: {s['lines']:,} lines -> {s['good']:,} {task.kind}, "
+                f"{s['quarantined_total']:,} quarantined, {s['blank']:,} blank, {s['seconds']:.1f} s")
+    if r.status == "failed" and s:
+        return (f"extract: {r.name}: FAILED: {r.message} ({s['good']:,} {task.kind} kept "
+                f"from before the damage)")
+    return f"extract: {r.name}: FAILED: {r.message}"
+
+
+class _ProgressPump:
+    """Folds (bytes, lines) deltas from the tasks into the parent's progress line."""
+
+    def __init__(self, updates, progress: Progress):
+        self.updates, self.progress = updates, progress
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="extract-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._drain(timeout=0.2)
+        self._drain(timeout=0)
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            while True:
+                n_bytes, n_lines = self.updates.get(timeout=timeout) if timeout else self.updates.get_nowait()
+                self.progress.update(n_bytes, lines=n_lines)
+                timeout = 0
+        except (queue.Empty, EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 - a closed manager queue ends the pump
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _write_run_summary(corpus: Corpus, report: ExtractReport) -> None:
+    summary = {
+        "stage": STAGE, "seconds": round(report.seconds, 3), "totals": report.totals(),
+        "inputs": {r.name: {"status": r.status, "message": r.message,
+                            **{k: r.stats.get(k) for k in ("kind", "lines", "good", "blank",
+                                                           "quarantined_total", "seconds")}}
+                   for r in report.results},
+        "failed": [r.name for r in report.failed],
+    }
+    atomic_write_text(corpus.root / "stats" / f"{STAGE}.json", json.dumps(summary, indent=2) + "\n")
+    done = sorted(Ledger(corpus.root, STAGE).entries())
+    corpus.write_metadata({STAGE: {"inputs": done}})
+
+
+__all__ = ["ExtractConfig", "ExtractReport", "InputResult", "run_extract", "extract_input",
+           "plan", "expand_inputs", "detect_kind"]
