@@ -148,3 +148,9 @@ def real_corpus(tmp_path):
             write_bucketed(corpus, "submissions", p.name, submission_rows(p), schema.SUBMISSIONS, "id")
         return corpus
     return make
+
+
+@pytest.fixture(name="comment_rows")
+def comment_rows_fixture():
+    """The raw-dump reader above, for tests that check chains against the records."""
+    return comment_rows
