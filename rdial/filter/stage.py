@@ -1,0 +1,355 @@
+"""The filter stage: chains -> rules -> train/valid/test Parquet shards, stats and rejects.
+
+    python -c "from rdial.filter.stage import FilterConfig, run_filter; \
+print(run_filter(FilterConfig(corpus='corpus', preset='dialogpt')).table())"
+
+Steps (each a set of independent tasks on the executor; buckets run in parallel):
+  1. per bucket: read chains/bucket=N.parquet, cut and judge every chain (rules.py), decide its
+     split (splits.py); spill target trigrams and dialogue hashes of the passing chains for the
+     corpus-wide rules;
+  2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
+  3. per bucket: mark duplicates and bland targets;
+  4. in bucket order: stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet
+     (shards.py) and, with keep_rejects, the dropped ones into rejects/ with their `reason`.
+Scratch files live in CORPUS/_work/filter and go when the run ends. The new shards/ (with its
+config.json and stats.json) is written beside the old one and swapped in at the end, so a killed
+run leaves the previous shards intact and a rerun gives the same files. A bucket that fails is
+reported and left out (exit status 1); the others are still published.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rdial import schema
+from rdial.config import arg, require, save_config, to_jsonable
+from rdial.corpus import Corpus
+from rdial.errors import InputError, RdialError
+from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.filter import blandness, duplicates
+from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
+from rdial.filter.rules import ChainRules
+from rdial.filter.shards import ParquetShardWriter
+from rdial.filter.spill import PartitionSpill
+from rdial.filter.splits import split_column
+from rdial.progress import Progress
+from rdial.publish import atomic_write_text, replace_dir, sweep_temporaries, temporary_name
+
+STAGE = "filter"
+REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
+
+
+@dataclass(kw_only=True)
+class FilterConfig:
+    corpus: Path = field(metadata=arg("corpus directory (made by rdial extract and rdial build)",
+                                      positional=True))
+    preset: str | None = field(default=None, metadata=arg(
+        f"rule set: {', '.join(PRESETS)} (default: the config file's base, else {DEFAULT_PRESET})",
+        choices=PRESETS))
+    config: Path | None = field(default=None, metadata=arg(
+        "TOML file that changes any threshold, list or rule of the preset", metavar="TOML"))
+    split_fractions: tuple[float, float, float] = field(default=(0.98, 0.01, 0.01), metadata=arg(
+        "train valid test shares of threads (split by a hash of link_id)", metavar="F"))
+    shard_rows: int = field(default=100_000, metadata=arg("chains per shard file"))
+    row_group_rows: int = field(default=1_000, metadata=arg(
+        "chains per Parquet row group (the unit a streaming loader shuffles)"))
+    keep_rejects: bool = field(default=False, metadata=arg(
+        "also write dropped chains to CORPUS/rejects/ with a `reason` column"))
+    spill_partitions: int = field(default=64, metadata=arg(
+        "hash partitions for the corpus-wide counts (more: less memory per partition)"))
+    workers: int = field(default_factory=default_workers, metadata=arg("parallel bucket tasks"))
+    executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
+    progress: bool = field(default=True, metadata=arg("show progress on stderr"))
+
+    def __post_init__(self):
+        self.corpus = Path(self.corpus)
+        self.config = Path(self.config) if self.config else None
+        self.split_fractions = tuple(float(f) for f in self.split_fractions)
+        require(len(self.split_fractions) == 3, "--split-fractions", "give three numbers: train valid test")
+        require(all(f >= 0 for f in self.split_fractions) and abs(sum(self.split_fractions) - 1) < 1e-6,
+                "--split-fractions", f"must be >= 0 and sum to 1, not {self.split_fractions}")
+        require(self.shard_rows >= 1, "--shard-rows", "must be at least 1")
+        require(self.row_group_rows >= 1, "--row-group-rows", "must be at least 1")
+        require(self.spill_partitions >= 1, "--spill-partitions", "must be at least 1")
+        require(self.workers >= 1, "--workers", "must be at least 1")
+
+
+@dataclass
+class FilterReport:
+    stats: dict
+    failures: list[TaskFailure]
+    shards_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+    def table(self) -> str:
+        """Chains in/out and drops per reason, per split, as a plain text table."""
+        splits = list(schema.SPLITS)
+        rows = [["", *splits, "total"],
+                ["chains in", *(str(self.stats["splits"][s]["in"]) for s in splits), str(self.stats["chains_in"])]]
+        for reason, total in sorted(self.stats["dropped"].items(), key=lambda kv: -kv[1]):
+            rows.append([f"  {reason}", *(str(self.stats["splits"][s]["dropped"].get(reason, 0))
+                                          for s in splits), str(total)])
+        rows.append(["chains out", *(str(self.stats["splits"][s]["out"]) for s in splits),
+                     str(self.stats["chains_out"])])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                           for i, c in enumerate(r)) for r in rows]
+        for f in self.failures:
+            lines.append(f"FAILED {f.task}: {f.message}")
+        return "\n".join(lines)
+
+
+# --- tasks (top-level functions: they run in worker processes) ------------------------------
+@dataclass
+class BucketTask:
+    bucket: int
+    chains: Path
+    work: Path
+    settings: FilterSettings
+    fractions: tuple
+    parts: int
+
+    def __str__(self) -> str:
+        return f"bucket {self.bucket} ({self.chains})"
+
+
+def pass1_path(work: Path, bucket: int) -> Path:
+    return work / "pass1" / f"bucket={bucket:05d}.parquet"
+
+
+def final_path(work: Path, bucket: int) -> Path:
+    return work / "final" / f"bucket={bucket:05d}.parquet"
+
+
+def read_chains(path: Path) -> pl.DataFrame:
+    try:
+        table = pq.ParquetFile(path).read()
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: cannot read chains: {exc}") from exc
+    missing = [n for n in schema.CHAINS.names if n not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: column {missing[0]!r} missing (expected rdial.schema.CHAINS; "
+                         f"rerun `rdial build`)")
+    try:
+        table = table.select(schema.CHAINS.names).cast(schema.CHAINS)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"{path}: columns do not match rdial.schema.CHAINS: {exc}") from exc
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def judge_bucket(task: BucketTask) -> dict:
+    """Step 1: local rules, split, and the spills for the corpus-wide rules."""
+    s = task.settings
+    judged = ChainRules(s).apply(read_chains(task.chains))
+    judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
+                                 pl.col("norm_texts").list.last().fill_null("").alias("_tgt"))
+    passing = judged.filter(pl.col("reason").is_null())
+    writer = f"bucket={task.bucket:05d}"
+    if "bland" in s.rules:
+        counts = blandness.trigram_counts(passing["_tgt"])
+        PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram", writer=writer)
+    if "duplicate" in s.rules:
+        keys = duplicates.dialogue_keys(judged, task.bucket).filter(judged["reason"].is_null())
+        PartitionSpill(task.work / "dialogues", task.parts).write(keys, key="h1", writer=writer)
+    out = pass1_path(task.work, task.bucket)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    judged.drop("norm_texts").write_parquet(out)
+    return {"bucket": task.bucket, "chains": judged.height}
+
+
+@dataclass
+class PartTask:
+    part: int
+    work: Path
+    settings: FilterSettings
+    parts: int
+
+    def __str__(self) -> str:
+        return f"spill partition {self.part}"
+
+
+def reduce_part(task: PartTask) -> dict:
+    """Step 2: exact totals of one partition -> common trigrams, later copies of dialogues."""
+    out = {}
+    if "bland" in task.settings.rules:
+        common = blandness.common_trigrams(PartitionSpill(task.work / "trigrams", task.parts),
+                                           task.part, task.settings.bland_min_count)
+        path = task.work / "common" / f"part={task.part:05d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        common.write_parquet(path)
+        out["common_trigrams"] = common.height
+    if "duplicate" in task.settings.rules:
+        later = duplicates.later_copies(PartitionSpill(task.work / "dialogues", task.parts), task.part)
+        path = task.work / "later" / f"part={task.part:05d}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        later.write_parquet(path)
+        out["duplicates"] = later.height
+    return out
+
+
+def finish_bucket(task: BucketTask) -> dict:
+    """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
+    s = task.settings
+    df = pl.read_parquet(pass1_path(task.work, task.bucket))
+    drops = {}
+    if "duplicate" in s.rules:
+        later = duplicates.duplicate_rows(
+            [task.work / "later" / f"part={p:05d}.parquet" for p in range(task.parts)], task.bucket)
+        drops["duplicate"] = pl.int_range(pl.len(), dtype=pl.Int64).is_in(later.implode())
+    if "bland" in s.rules:
+        common = blandness.load_common(
+            [task.work / "common" / f"part={p:05d}.parquet" for p in range(task.parts)])
+        drops["bland"] = blandness.bland_mask(df["_tgt"], common, s.bland_fraction)
+    order = [r for r in s.rules if r in drops]
+    reason = pl.coalesce([pl.col("reason")] + [pl.when(drops[r]).then(pl.lit(r)) for r in order])
+    df = df.with_columns(reason.alias("reason"))
+    out = final_path(task.work, task.bucket)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(out)
+    return {"bucket": task.bucket}
+
+
+# --- the stage ------------------------------------------------------------------------------
+def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
+    d = corpus.chains_dir
+    found = []
+    if d.exists():
+        for p in sorted(d.glob("bucket=*.parquet")):
+            try:
+                found.append((int(p.stem.split("=", 1)[1]), p))
+            except ValueError:
+                continue
+    return found
+
+
+def _run(fn, tasks, cfg: FilterConfig, desc: str) -> tuple[list, list[TaskFailure]]:
+    progress = Progress(f"filter: {desc}", total=len(tasks), unit="tasks", enabled=cfg.progress)
+    results = run_tasks(fn, tasks, workers=cfg.workers, backend=cfg.executor,
+                        on_result=lambda t, r: progress.update(1))
+    progress.close()
+    failures = [r for r in results if isinstance(r, TaskFailure)]
+    for f in failures:
+        progress.write(f"rdial filter: {f.task}: {f.message}")
+    return results, failures
+
+
+def run_filter(cfg: FilterConfig) -> FilterReport:
+    corpus = Corpus.open(cfg.corpus)
+    settings = load_filter_settings(cfg.preset, cfg.config)
+    buckets = chain_buckets(corpus)
+    if not buckets:
+        raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
+    started = time.time()
+    sweep_temporaries(corpus.root / "shards")
+    work = corpus.root / "_work" / STAGE
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions)
+             for b, p in buckets]
+    _, failures = _run(judge_bucket, tasks, cfg, "judging chains")
+    failed = {f.task.bucket for f in failures}
+    tasks = [t for t in tasks if t.bucket not in failed]
+    global_stats = {}
+    if any(r in settings.rules for r in GLOBAL_RULES) and tasks:
+        parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
+        results, part_failures = _run(reduce_part, parts, cfg, "corpus-wide counts")
+        if part_failures:  # without every partition the global rules would be wrong: stop
+            raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
+        for r in results:
+            for k, v in r.items():
+                global_stats[k] = global_stats.get(k, 0) + v
+        _, more = _run(finish_bucket, tasks, cfg, "corpus-wide rules")
+        failures += more
+        failed |= {f.task.bucket for f in more}
+        tasks = [t for t in tasks if t.bucket not in failed]
+        done = {t.bucket: final_path(work, t.bucket) for t in tasks}
+    else:
+        done = {t.bucket: pass1_path(work, t.bucket) for t in tasks}
+    stats = publish(corpus, cfg, settings, done)
+    stats.update(global_stats)
+    stats.update({"failed_buckets": sorted(failed), "seconds": round(time.time() - started, 3)})
+    write_outputs(corpus, cfg, settings, stats)
+    shutil.rmtree(work, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        work.parent.rmdir()  # CORPUS/_work, when no other stage is using it
+    return FilterReport(stats=stats, failures=failures, shards_dir=corpus.shards_dir)
+
+
+def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
+            files: dict[int, Path]) -> dict:
+    """Step 4: stream every bucket's chains into new shard (and reject) directories, swap them in."""
+    tmp_shards = temporary_name(corpus.shards_dir)
+    tmp_rejects = temporary_name(corpus.root / "rejects")
+    writers = {s: ParquetShardWriter(tmp_shards / s, schema.SHARDS, shard_rows=cfg.shard_rows,
+                                     row_group_rows=cfg.row_group_rows) for s in schema.SPLITS}
+    rejects = (ParquetShardWriter(tmp_rejects, REJECTS_SCHEMA, shard_rows=cfg.shard_rows,
+                                  row_group_rows=cfg.row_group_rows) if cfg.keep_rejects else None)
+    counts = pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32})
+    progress = Progress("filter: writing shards", total=len(files), unit="buckets", enabled=cfg.progress)
+    for bucket in sorted(files):
+        df = pl.read_parquet(files[bucket])
+        counts = pl.concat([counts, df.group_by("split", "reason").len()])
+        for split in schema.SPLITS:
+            kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
+            if kept.height:
+                writers[split].write(kept.select(schema.SHARDS.names).to_arrow())
+        if rejects is not None:
+            dropped = df.filter(pl.col("reason").is_not_null())
+            if dropped.height:
+                rejects.write(dropped.select(REJECTS_SCHEMA.names).to_arrow())
+        progress.update(1)
+    progress.close()
+    for w in writers.values():
+        w.close()
+    stats = summarize(counts)
+    stats["preset"] = settings.preset
+    stats["files"] = {s: len(w.files) for s, w in writers.items()}
+    _write_json(tmp_shards / "stats.json", stats)
+    _write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
+    replace_dir(tmp_shards, corpus.shards_dir)
+    if rejects is not None:
+        rejects.close()
+        replace_dir(tmp_rejects, corpus.root / "rejects")
+    return stats
+
+
+def summarize(counts: pl.DataFrame) -> dict:
+    totals = counts.group_by("split", "reason").agg(pl.col("len").sum())
+    splits = {s: {"in": 0, "out": 0, "dropped": {}} for s in schema.SPLITS}
+    dropped: dict[str, int] = {}
+    for split, reason, n in totals.sort("split", "reason", nulls_last=True).iter_rows():
+        n = int(n)
+        splits[split]["in"] += n
+        if reason is None:
+            splits[split]["out"] += n
+        else:
+            splits[split]["dropped"][reason] = n
+            dropped[reason] = dropped.get(reason, 0) + n
+    return {"chains_in": sum(s["in"] for s in splits.values()),
+            "chains_out": sum(s["out"] for s in splits.values()),
+            "dropped": dict(sorted(dropped.items())), "splits": splits}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, stats: dict) -> None:
+    """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
+    save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
+                corpus.root / "config" / f"{STAGE}.json")
+    _write_json(corpus.root / "stats" / f"{STAGE}.json", stats)
+    corpus.write_metadata({STAGE: {"preset": settings.preset, "chains_out": stats["chains_out"],
+                                   "shards": "shards"}})
