@@ -1,0 +1,278 @@
+"""Streams the Parquet shards into micro-batches: sharded across lanes, shuffled, resumable.
+
+    python -c "
+    from pathlib import Path; from rdial.train.loader import *; from rdial.train.tokenizer import load_tokenizer
+    units = shard_units(split_files(Path('corpus/shards'), 'train'))
+    loader = DialogueLoader(ShardStream(units, lane=0, lanes=1, seed=0), load_tokenizer(),
+                            batch_tokens=8192, max_seq_len=256)
+    batch, position = next(iter(loader)); print(batch.input_ids.shape, position)"
+
+Lanes. The training stream is split into `lanes` = data-parallel ranks x gradient-accumulation
+steps; an optimizer step takes one micro-batch from every lane. Rank r owns lanes
+r*accum .. r*accum+accum-1, so 2 ranks x 1 step and 1 rank x 2 steps see the same global
+batches. A lane takes a contiguous slice (1/lanes, rotating) of every row group: no overlap, no
+gap, balanced to a row. Every lane reads every row group's two text columns (cheap next to the
+model) and tokenizes only its slice.
+
+Order. Each epoch shuffles the row groups (seed, epoch); consecutive row groups form windows of
+about `shuffle_rows` dialogues per lane; a window is shuffled, bucketed by length and its
+batches shuffled (seed, epoch, lane, window). Lanes are endless: epoch e+1 follows epoch e, and
+the trainer stops at --max-steps.
+
+Position. (epoch, window, batch) names the next micro-batch of a lane. A window is a pure function
+of (seed, epoch, lane, window), so resuming re-reads that window and skips `batch` batches: the
+resumed run sees exactly the examples an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rdial.errors import RdialError
+from rdial.train.batching import Batch, bucket_batches, collate, window_batches
+from rdial.train.dialogue import encode_dialogue
+
+COLUMNS = ("turn_texts", "turn_weights")
+
+
+@dataclass(frozen=True)
+class ShardUnit:
+    """One row group of one shard file: the unit of shuffling."""
+    path: Path
+    row_group: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class LanePosition:
+    epoch: int = 0
+    window: int = 0
+    batch: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_files(shards_dir: Path, split: str, *, required: bool = True) -> list[Path]:
+    """Published `SHARDS/<split>/part-*.parquet`, sorted; RdialError when required and absent."""
+    directory = Path(shards_dir) / split
+    files = sorted(directory.glob("part-*.parquet")) if directory.is_dir() else []
+    if required and not directory.is_dir():
+        raise RdialError(f"--shards: {directory} does not exist; expected SHARDS/{split}/part-*.parquet "
+                         f"as written by `rdial filter`")
+    if required and not files:
+        raise RdialError(f"--shards: {directory} holds no part-*.parquet shard")
+    return files
+
+
+def shard_units(files: list[Path], *, required: bool = True) -> list[ShardUnit]:
+    """Row groups of `files` after checking each file's schema; RdialError on a bad file."""
+    units = []
+    for path in files:
+        parquet = _open(path)
+        check_schema(path, parquet.schema_arrow)
+        for i in range(parquet.num_row_groups):
+            rows = parquet.metadata.row_group(i).num_rows
+            if rows:
+                units.append(ShardUnit(path=path, row_group=i, rows=rows))
+    if required and files and not units:
+        raise RdialError(f"--shards: {files[0].parent} holds no dialogues (every shard is empty)")
+    return units
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise RdialError(f"{path}: not a readable Parquet file ({exc})") from exc
+
+
+def check_schema(path: Path, schema: pa.Schema) -> None:
+    """The SHARDS columns training reads: turn_texts list<string>, turn_weights list<float>."""
+    expect = {"turn_texts": pa.types.is_string, "turn_weights": pa.types.is_floating}
+    for name, is_value in expect.items():
+        if name not in schema.names:
+            raise RdialError(f"{path}: column {name} missing; a shard must follow the SHARDS schema "
+                             f"in rdial/schema.py (columns: {', '.join(schema.names)})")
+        tp = schema.field(name).type
+        ok = (pa.types.is_list(tp) or pa.types.is_large_list(tp)) and (
+            is_value(tp.value_type) or pa.types.is_large_string(tp.value_type)
+            or getattr(pa.types, "is_string_view", lambda t: False)(tp.value_type))
+        if not ok:
+            raise RdialError(f"{path}: column {name} has type {tp}; the SHARDS schema wants "
+                             f"{'list<string>' if name == 'turn_texts' else 'list<float>'}")
+
+
+class ShardStream:
+    """One lane's view of the shards: which rows, in which windows, for each epoch."""
+
+    def __init__(self, units: list[ShardUnit], *, lane: int, lanes: int, seed: int,
+                 shuffle_rows: int = 20000):
+        self.units, self.lane, self.lanes, self.seed = units, lane, lanes, seed
+        self.shuffle_rows = shuffle_rows
+        self._files: dict[Path, pq.ParquetFile] = {}
+
+    def windows(self, epoch: int) -> list[list[tuple[ShardUnit, int, int]]]:
+        """Windows of (unit, first row, end row) slices for this lane in `epoch`."""
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.units))
+        windows, current, rows = [], [], 0
+        for k, u in enumerate(order.tolist()):
+            unit = self.units[u]
+            part = (self.lane + k) % self.lanes
+            lo, hi = unit.rows * part // self.lanes, unit.rows * (part + 1) // self.lanes
+            if hi > lo:
+                current.append((unit, lo, hi))
+                rows += hi - lo
+            if rows >= self.shuffle_rows:
+                windows.append(current)
+                current, rows = [], 0
+        if current:
+            windows.append(current)
+        return windows
+
+    def read(self, window: list[tuple[ShardUnit, int, int]]) -> tuple[list, list]:
+        """(turn_texts per row, turn_weights per row) of the window's slices."""
+        texts, weights = [], []
+        for unit, lo, hi in window:
+            table = self._file(unit.path).read_row_group(unit.row_group, columns=list(COLUMNS))
+            table = table.slice(lo, hi - lo)
+            texts += table.column("turn_texts").to_pylist()
+            weights += table.column("turn_weights").to_pylist()
+        return texts, weights
+
+    def _file(self, path: Path) -> pq.ParquetFile:
+        if path not in self._files:
+            self._files[path] = _open(path)
+        return self._files[path]
+
+
+def encode_rows(tokenizer, texts: list, weights: list, max_seq_len: int,
+                dropped: Counter) -> list:
+    """Examples of the rows that survive; each dropped row counted under its reason."""
+    flat = [t or "" for row in texts for t in (row or [])]
+    encoded = tokenizer.encode_turns(flat)
+    examples, at = [], 0
+    for row, row_weights in zip(texts, weights):
+        n = len(row or [])
+        example, reason = encode_dialogue(encoded[at:at + n], row_weights, eos_id=tokenizer.eos_id,
+                                          max_seq_len=max_seq_len)
+        at += n
+        if example is None:
+            dropped[reason] += 1
+        else:
+            examples.append(example)
+    return examples
+
+
+class DialogueLoader:
+    """Endless micro-batches of one lane, produced by a background thread.
+
+    Iterating yields (Batch, LanePosition after that batch). Tokenization runs in Rust without the
+    GIL, so the thread overlaps with the training step.
+    """
+
+    def __init__(self, stream: ShardStream, tokenizer, *, batch_tokens: int, max_seq_len: int,
+                 position: LanePosition = LanePosition(), prefetch: int = 32):
+        self.stream, self.tokenizer = stream, tokenizer
+        self.batch_tokens, self.max_seq_len = batch_tokens, max_seq_len
+        self.position = position
+        self.prefetch = prefetch
+        self.dropped: Counter = Counter()
+        self.rows = 0
+
+    def batches(self):
+        """The lane's batches from `self.position` on, in the calling thread."""
+        epoch, w, skip = self.position.epoch, self.position.window, self.position.batch
+        while True:
+            windows = self.stream.windows(epoch)
+            if not windows:
+                raise RdialError(f"lane {self.stream.lane} of {self.stream.lanes} has no dialogues: "
+                                 f"the train split has fewer rows than lanes (ranks x --grad-accum)")
+            for w in range(w, len(windows)):
+                batches = self._window(epoch, w, windows[w])
+                for b in range(skip, len(batches)):
+                    yield batches[b], LanePosition(epoch, w, b + 1)
+                skip = 0
+            epoch, w = epoch + 1, 0
+
+    def _window(self, epoch: int, w: int, window) -> list[Batch]:
+        texts, weights = self.stream.read(window)
+        self.rows += len(texts)
+        examples = encode_rows(self.tokenizer, texts, weights, self.max_seq_len, self.dropped)
+        rng = np.random.default_rng([self.stream.seed, epoch, self.stream.lane, w])
+        return window_batches(examples, self.batch_tokens, self.tokenizer.eos_id, rng)
+
+    def __iter__(self):
+        return _Prefetcher(self.batches(), self.prefetch)
+
+
+class _Prefetcher:
+    """Runs a generator in a daemon thread; re-raises its exception in the consumer."""
+
+    _END = object()
+
+    def __init__(self, generator, size: int):
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.generator = generator
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self.generator:
+                while not self.stopped.is_set():
+                    try:
+                        self.queue.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if self.stopped.is_set():
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self.queue.put(exc)
+            return
+        self.queue.put(self._END)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item = self.queue.get()
+        if item is self._END:
+            raise StopIteration
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self.stopped.set()
+
+
+def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, limit: int,
+                 batch_tokens: int, max_seq_len: int) -> tuple[list[Batch], Counter]:
+    """This rank's share of the first `limit` dialogues of a split (0 = all), length-bucketed."""
+    dropped: Counter = Counter()
+    texts, weights = [], []
+    stream = ShardStream(units, lane=0, lanes=1, seed=0)
+    for unit in units:  # file order: every evaluation sees the same dialogues
+        t, w = stream.read([(unit, 0, unit.rows)])
+        texts += t
+        weights += w
+        if limit and len(texts) >= limit:
+            break
+    if limit:
+        texts, weights = texts[:limit], weights[:limit]
+    mine = range(rank, len(texts), world)
+    examples = encode_rows(tokenizer, [texts[i] for i in mine], [weights[i] for i in mine],
+                           max_seq_len, dropped)
+    groups = bucket_batches([len(e) for e in examples], batch_tokens)
+    return [collate([examples[i] for i in g], tokenizer.eos_id) for g in groups], dropped

@@ -1,0 +1,105 @@
+"""GPT-2 models for training: from a size name or a local pretrained directory; the loss.
+
+    python -c "from rdial.train.model import build_model; print(build_model('tiny', vocab_size=50257, max_seq_len=128).num_parameters())"
+
+Sizes (DialoGPT's): tiny (2 layers x 64, for tests), small 117M (12 x 768), medium 345M
+(24 x 1024), large 762M (36 x 1280). A path loads a GPT-2 checkpoint in the Hugging Face format
+(GPT-2, DialoGPT or an rdial checkpoint). Attention runs through PyTorch SDPA.
+
+The loss only projects positions that carry a label through the 50257-wide output layer: the
+context turn and padding skip the largest matrix product of a small model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from rdial.errors import RdialError
+from rdial.train.dialogue import IGNORE
+
+SIZES = {  # n_layer, n_embd, n_head
+    "tiny": (2, 64, 2),
+    "small": (12, 768, 12),
+    "medium": (24, 1024, 16),
+    "large": (36, 1280, 20),
+}
+
+
+def build_model(spec: str, *, vocab_size: int, max_seq_len: int, dropout: float = 0.1,
+                eos_id: int = 50256):
+    """A freshly initialised GPT-2 of a named size, or the checkpoint at path `spec`."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    if spec not in SIZES:
+        return load_pretrained(Path(spec))
+    n_layer, n_embd, n_head = SIZES[spec]
+    config = GPT2Config(vocab_size=vocab_size, n_positions=max(1024, max_seq_len), n_layer=n_layer,
+                        n_embd=n_embd, n_head=n_head, resid_pdrop=dropout, embd_pdrop=dropout,
+                        attn_pdrop=dropout, bos_token_id=eos_id, eos_token_id=eos_id, use_cache=False)
+    config._attn_implementation = "sdpa"
+    return GPT2LMHeadModel(config)
+
+
+def load_pretrained(path: Path):
+    from transformers import AutoConfig, GPT2LMHeadModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+    if not path.is_dir():
+        raise RdialError(f"--model {path}: neither a size ({', '.join(SIZES)}) nor a directory "
+                         f"holding a Hugging Face GPT-2 checkpoint")
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise RdialError(f"--model {path}: no readable config.json ({str(exc).splitlines()[0]})") from exc
+    if config.model_type != "gpt2":
+        raise RdialError(f"--model {path}: a {config.model_type} model; rdial trains GPT-2 models")
+    try:
+        return GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="sdpa")
+    except Exception as exc:  # safetensors/torch raise many types on a truncated or corrupt file
+        raise RdialError(f"--model {path}: cannot load its weights; the checkpoint is corrupt or "
+                         f"incomplete ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+
+
+def check_compatible(model, tokenizer, max_seq_len: int, where: str = "--model") -> None:
+    """The tokenizer's ids must fit the model's embedding and the sequence its positions."""
+    config = model.config
+    if tokenizer.vocab_size > config.vocab_size:
+        raise RdialError(f"{where}: the tokenizer has {tokenizer.vocab_size} tokens but the model's "
+                         f"vocabulary holds {config.vocab_size}; pass the --tokenizer the model was trained with")
+    if config.eos_token_id is not None and config.eos_token_id != tokenizer.eos_id:
+        raise RdialError(f"{where}: the model's end-of-text id is {config.eos_token_id}, the tokenizer's "
+                         f"<|endoftext|> is {tokenizer.eos_id}; the tokenizer does not match the model")
+    if max_seq_len > config.n_positions:
+        raise RdialError(f"--max-seq-len: {max_seq_len} exceeds the model's {config.n_positions} positions")
+
+
+def check_tokenizer_files(model_dir: Path, tokenizer) -> None:
+    """A checkpoint that ships its own tokenizer must ship the one we encode with."""
+    if not (Path(model_dir) / "tokenizer.json").exists() and not (Path(model_dir) / "vocab.json").exists():
+        return
+    from transformers import AutoTokenizer
+
+    theirs = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    if theirs.get_vocab() != tokenizer.hf.get_vocab():
+        raise RdialError(f"--tokenizer {tokenizer.name}: its vocabulary differs from the tokenizer saved "
+                         f"with {model_dir}; pass --tokenizer {model_dir}")
+
+
+class CausalLMLoss(torch.nn.Module):
+    """Summed next-token cross-entropy over labelled positions (DDP wraps this module)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        hidden = self.model.transformer(input_ids=input_ids, use_cache=False).last_hidden_state
+        targets = labels[:, 1:]
+        keep = targets != IGNORE
+        logits = self.model.lm_head(hidden[:, :-1][keep])
+        return F.cross_entropy(logits.float(), targets[keep], reduction="sum")

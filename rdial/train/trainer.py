@@ -1,0 +1,366 @@
+"""The training loop: build everything (checking every input first), then step until done.
+
+    python -c "from rdial.train.trainer import TrainConfig, train
+    print(train(TrainConfig(shards='corpus/shards', out='run', model='tiny', max_steps=200)))"
+
+One optimizer step = one micro-batch from each of this rank's lanes (--grad-accum of them; see
+loader.py). The loss is the sum of token losses over the whole global step divided by the
+global count of loss tokens (one all-reduce of two numbers per step), so N ranks x A
+accumulation steps train exactly like one rank with N*A accumulation steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from rdial.config import save_config, to_jsonable
+from rdial.errors import ConfigError, RdialError
+from rdial.progress import Progress
+from rdial.publish import atomic_write_text
+from rdial.train import checkpoint as ckpt
+from rdial.train import distributed
+from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_batches, shard_units,
+                                split_files)
+from rdial.train.config import DATA_ORDER_FIELDS, TrainConfig
+from rdial.train.metrics import MetricsLog
+from rdial.train.model import SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files
+from rdial.train.schedule import LRSchedule
+from rdial.train.signals import StopSignals
+from rdial.train.tokenizer import load_tokenizer
+
+__all__ = ["TrainConfig", "TrainSummary", "train"]
+
+
+@dataclass
+class TrainSummary:
+    run_dir: str
+    steps: int
+    interrupted: str | None          # the signal that stopped the run early, else None
+    checkpoint: str | None
+    train_loss: float | None         # mean over the last --log-every steps
+    valid_loss: float | None
+    valid_ppl: float | None
+    test_loss: float | None
+    test_ppl: float | None
+    tokens: int                      # non-padding tokens trained on in this invocation
+    tokens_per_s: float
+    padding_share: float
+    dropped: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Data:
+    tokenizer: object
+    train: list
+    valid: list
+    test: list
+
+
+def train(cfg: TrainConfig) -> TrainSummary:
+    dist = distributed.start(cfg.device)
+    try:
+        return _Trainer(cfg, dist).run()
+    finally:
+        distributed.stop(dist)
+
+
+class _Trainer:
+    def __init__(self, cfg: TrainConfig, dist: distributed.Distributed):
+        self.cfg, self.dist = cfg, dist
+        self.lanes = dist.world * cfg.grad_accum
+
+    # --- build: every input is checked here, before the first step ---------------------------
+    def run(self) -> TrainSummary:
+        cfg = self.cfg
+        data = self._open_data()
+        state, resume_dir = self._resume_state()
+        model = self._model(data.tokenizer, resume_dir)
+        self.model, self.tokenizer, self.data = model, data.tokenizer, data
+        self._seed(state)
+        self.autocast, self.scaler = self._precision()
+        self.loss_fn = self._loss_module(model)
+        self.optimizer = self._optimizer(model)
+        self.schedule = LRSchedule(self.optimizer, lr=cfg.lr, schedule=cfg.schedule,
+                                   warmup=cfg.warmup_steps, max_steps=cfg.max_steps)
+        self.step = self._restore(state) if state else 0
+        self.loaders = self._loaders(data, state)
+        self.metrics = None
+        if self.dist.main:
+            cfg.out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, cfg.out / "config.json")
+            self.metrics = MetricsLog(cfg.out, start_step=self.step)
+        try:
+            return self._loop()
+        finally:
+            if self.metrics is not None:
+                self.metrics.close()
+
+    def _open_data(self) -> _Data:
+        cfg = self.cfg
+        tokenizer = load_tokenizer(cfg.tokenizer)
+        train_units = shard_units(split_files(cfg.shards, "train"))
+        if sum(u.rows for u in train_units) < self.lanes:
+            raise RdialError(f"--shards: {cfg.shards / 'train'} has fewer dialogues than lanes "
+                             f"(ranks x --grad-accum = {self.lanes})")
+        valid = shard_units(split_files(cfg.shards, "valid", required=False), required=False)
+        test = shard_units(split_files(cfg.shards, "test", required=False), required=False)
+        return _Data(tokenizer=tokenizer, train=train_units, valid=valid, test=test)
+
+    def _resume_state(self) -> tuple[dict | None, Path | None]:
+        cfg = self.cfg
+        if self.dist.main:
+            ckpt.sweep(cfg.out)
+        self.dist.barrier()
+        found = ckpt.list_checkpoints(cfg.out)
+        if found and not cfg.resume:
+            raise ConfigError(f"--resume: {cfg.out} already holds checkpoints ({found[-1].name}); "
+                              f"pass --resume to continue, or choose a new --out")
+        if not found:
+            return None, None
+        newest = found[-1]
+        state = ckpt.load_trainer_state(newest)  # verifies every file against the manifest
+        saved = state["config"]
+        for name in DATA_ORDER_FIELDS:
+            if saved.get(name) != getattr(cfg, name):
+                raise ConfigError(f"--{name.replace('_', '-')}: the checkpoint {newest} was trained with "
+                                  f"{saved.get(name)}; a resumed run must keep it to see the same data")
+        if state["lanes"] != self.lanes:
+            raise ConfigError(f"--grad-accum: {newest} was written with {state['lanes']} lanes "
+                              f"(ranks x --grad-accum); resume with ranks x --grad-accum = {state['lanes']}")
+        return state, newest
+
+    def _model(self, tokenizer, resume_dir: Path | None):
+        cfg = self.cfg
+        torch.manual_seed(cfg.seed)  # every rank builds the same initial weights
+        spec = str(resume_dir) if resume_dir else cfg.model
+        model = build_model(spec, vocab_size=tokenizer.vocab_size, max_seq_len=cfg.max_seq_len,
+                            dropout=cfg.dropout, eos_id=tokenizer.eos_id)
+        check_compatible(model, tokenizer, cfg.max_seq_len)
+        if spec not in SIZES:
+            check_tokenizer_files(Path(spec), tokenizer)
+        return model.to(self.dist.device).train()
+
+    def _seed(self, state: dict | None) -> None:
+        if state and state["world"] == self.dist.world:
+            rng = state["rng"][self.dist.rank]
+            torch.set_rng_state(rng["torch"])
+            if rng.get("cuda") is not None and self.dist.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.dist.device)
+        else:  # a fresh run, or a resume on another world size: dropout differs per rank anyway
+            torch.manual_seed(self.cfg.seed + 1000 * self.dist.rank + (state or {}).get("step", 0))
+
+    def _precision(self):
+        precision, device = self.cfg.precision, self.dist.device
+        if precision == "auto":
+            precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+        self.precision = precision
+        if precision == "fp32":
+            return contextlib.nullcontext, None
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+        scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
+
+    def _loss_module(self, model):
+        loss_fn = CausalLMLoss(model)
+        if self.cfg.compile:
+            loss_fn = torch.compile(loss_fn, dynamic=True)
+        if self.dist.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
+            loss_fn = DistributedDataParallel(loss_fn, device_ids=ids)
+        return loss_fn
+
+    def _optimizer(self, model):
+        decay = [p for p in model.parameters() if p.dim() >= 2]
+        plain = [p for p in model.parameters() if p.dim() < 2]
+        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay},
+                  {"params": plain, "weight_decay": 0.0}]
+        fused = self.dist.device.type == "cuda"
+        return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
+
+    def _restore(self, state: dict) -> int:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        return int(state["step"])
+
+    def _loaders(self, data: _Data, state: dict | None) -> list[DialogueLoader]:
+        cfg = self.cfg
+        first = self.dist.rank * cfg.grad_accum
+        positions = (state or {}).get("positions", {})
+        loaders = []
+        for lane in range(first, first + cfg.grad_accum):
+            stream = ShardStream(data.train, lane=lane, lanes=self.lanes, seed=cfg.seed,
+                                 shuffle_rows=cfg.shuffle_rows)
+            position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
+            loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
+                                          max_seq_len=cfg.max_seq_len, position=position))
+        return loaders
+
+    # --- the loop ----------------------------------------------------------------------------
+    def _loop(self) -> TrainSummary:
+        cfg, dist = self.cfg, self.dist
+        iterators = [iter(loader) for loader in self.loaders]
+        self.positions = [loader.position for loader in self.loaders]
+        window = Counter()        # sums since the last train log line (this rank)
+        totals = Counter()        # sums over this invocation (this rank)
+        progress = Progress("train", total=cfg.max_steps, unit="steps",
+                            enabled=cfg.progress and dist.main)
+        progress.done = self.step
+        interrupted, last_saved, train_loss, train_seconds, window_seconds = None, None, None, 0.0, 0.0
+        with StopSignals() as stop:
+            while self.step < cfg.max_steps:
+                started = time.perf_counter()
+                fetched = [next(it) for it in iterators]
+                micro = [batch for batch, _ in fetched]
+                flags = dist.all_reduce(torch.tensor(
+                    [sum(b.loss_tokens for b in micro), float(stop.requested)], dtype=torch.float64,
+                    device=dist.device))
+                if flags[1].item() > 0:  # some rank got SIGTERM/SIGINT: keep pre-step positions
+                    interrupted = stop.received or "signal"
+                    break
+                loss_sum, grad_norm = self._optimizer_step(micro, flags[0].item())
+                self.positions = [position for _, position in fetched]
+                self.step += 1
+                train_seconds += time.perf_counter() - started
+                window_seconds += time.perf_counter() - started
+                counts = {"loss": loss_sum, "loss_tokens": sum(b.loss_tokens for b in micro),
+                          "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro)}
+                window.update(counts)
+                totals.update(counts)
+                progress.update(1, tok=counts["tokens"] * dist.world)
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    train_loss = self._log_train(window, grad_norm, window_seconds, progress)
+                    window, window_seconds = Counter(), 0.0
+                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
+                    self._log_eval("valid")
+                if cfg.save_every and self.step % cfg.save_every == 0:
+                    last_saved = self._save()
+        for it in iterators:
+            it.close()
+        progress.close()
+        if last_saved is None or int(last_saved.name.split("-")[1]) != self.step:
+            last_saved = self._save() if self.step > 0 or interrupted else None
+        valid = test = (None, None)
+        if not interrupted:
+            valid = self._log_eval("valid")
+            test = self._log_eval("test")
+        return self._summary(totals, train_seconds, interrupted, last_saved, train_loss, valid, test)
+
+    def _optimizer_step(self, micro, global_loss_tokens: float) -> tuple[float, float]:
+        """Forward/backward every micro-batch, then one clipped optimizer step."""
+        dist, device = self.dist, self.dist.device
+        scale = dist.world / max(global_loss_tokens, 1.0)
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        for i, batch in enumerate(micro):
+            last = i == len(micro) - 1
+            no_sync = self.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
+            with no_sync():
+                with self.autocast():
+                    loss_sum = self.loss_fn(batch.input_ids.to(device, non_blocking=True),
+                                            batch.labels.to(device, non_blocking=True))
+                scaled = loss_sum * scale
+                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            total += loss_sum.detach()
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        max_norm = self.cfg.clip if self.cfg.clip > 0 else float("inf")
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.schedule.step()
+        return total.item(), grad_norm.item()
+
+    def _log_train(self, window: Counter, grad_norm: float, seconds: float, progress) -> float:
+        sums = self.dist.all_reduce(torch.tensor(
+            [window["loss"], window["loss_tokens"], window["tokens"], window["padded"]],
+            dtype=torch.float64, device=self.dist.device)).tolist()
+        loss = sums[0] / max(sums[1], 1)
+        record = {"step": self.step, "split": "train", "loss": round(loss, 5),
+                  "lr": self.schedule.current(), "grad_norm": round(grad_norm, 4),
+                  "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
+                  "tokens_per_s": round(sums[2] / max(seconds, 1e-9), 1)}
+        if self.metrics is not None:
+            self.metrics.write(record)
+        progress.desc = f"train loss {loss:.3f}"
+        return loss
+
+    def _log_eval(self, split: str) -> tuple[float | None, float | None]:
+        loss = self._evaluate(split)
+        if loss is None:
+            return None, None
+        ppl = math.exp(min(loss, 50.0))
+        if self.metrics is not None:
+            self.metrics.write({"step": self.step, "split": split, "loss": round(loss, 5), "ppl": round(ppl, 3)})
+        return loss, ppl
+
+    def _evaluate(self, split: str) -> float | None:
+        """Mean token loss over the split's first --eval-dialogues (None if the split is empty)."""
+        cache = self.__dict__.setdefault("_eval_cache", {})
+        if split not in cache:
+            units = self.data.valid if split == "valid" else self.data.test
+            cache[split] = eval_batches(units, self.tokenizer, rank=self.dist.rank, world=self.dist.world,
+                                        limit=self.cfg.eval_dialogues, batch_tokens=self.cfg.batch_tokens,
+                                        max_seq_len=self.cfg.max_seq_len)[0] if units else []
+        loss_fn = CausalLMLoss(self.model)
+        sums = torch.zeros(2, dtype=torch.float64, device=self.dist.device)
+        self.model.eval()
+        with torch.no_grad():
+            for batch in cache[split]:
+                with self.autocast():
+                    sums[0] += loss_fn(batch.input_ids.to(self.dist.device), batch.labels.to(self.dist.device))
+                sums[1] += batch.loss_tokens
+        self.model.train()
+        self.dist.all_reduce(sums)
+        return None if sums[1].item() == 0 else sums[0].item() / sums[1].item()
+
+    def _save(self) -> Path:
+        """Checkpoint (collective: every rank hands its RNG and lane positions to rank 0)."""
+        dist = self.dist
+        rng = {"torch": torch.get_rng_state(),
+               "cuda": torch.cuda.get_rng_state(dist.device) if dist.device.type == "cuda" else None}
+        first = dist.rank * self.cfg.grad_accum
+        mine = {str(first + i): p.to_dict() for i, p in enumerate(self.positions)}
+        gathered = dist.gather({"rng": rng, "positions": mine})
+        path = ckpt.checkpoints_dir(self.cfg.out) / f"{ckpt.PREFIX}{self.step:08d}"
+        if dist.main:
+            positions = {k: v for g in gathered for k, v in g["positions"].items()}
+            state = {"step": self.step, "world": dist.world, "lanes": self.lanes,
+                     "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
+                     "scaler": self.scaler.state_dict() if self.scaler else None,
+                     "rng": [g["rng"] for g in gathered], "positions": positions,
+                     "config": to_jsonable(self.cfg)}
+            path = ckpt.save_checkpoint(self.cfg.out, self.step, self.model, self.tokenizer, state,
+                                        keep=self.cfg.keep)
+        dist.barrier()
+        return path
+
+    def _summary(self, totals, seconds, interrupted, checkpoint, train_loss, valid, test) -> TrainSummary:
+        sums = self.dist.all_reduce(torch.tensor([totals["tokens"], totals["padded"]], dtype=torch.float64,
+                                                 device=self.dist.device)).tolist()
+        dropped = Counter()
+        for counter in self.dist.gather(dict(sum((l.dropped for l in self.loaders), Counter()))):
+            dropped.update(counter)
+        summary = TrainSummary(
+            run_dir=str(self.cfg.out), steps=self.step, interrupted=interrupted,
+            checkpoint=str(checkpoint) if checkpoint else None, train_loss=train_loss,
+            valid_loss=valid[0], valid_ppl=valid[1], test_loss=test[0], test_ppl=test[1],
+            tokens=int(sums[0]), tokens_per_s=round(sums[0] / max(seconds, 1e-9), 1),
+            padding_share=round(1 - sums[0] / max(sums[1], 1), 5), dropped=dict(sorted(dropped.items())))
+        if self.dist.main:
+            atomic_write_text(self.cfg.out / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
+        return summary
