@@ -1,0 +1,56 @@
+"""rdial filter CORPUS: DialoGPT's heuristics on the built chains -> train/valid/test shards.
+
+Examples:
+  rdial filter corpus                          # preset rdial (paper + bots, duplicates, NSFW)
+  rdial filter corpus --preset dialogpt        # DialoGPT's released extractor, rule for rule
+  rdial filter corpus --preset paper --config filters.toml --keep-rejects
+  rdial filter corpus --split-fractions 0.9 0.05 0.05 --shard-rows 50000
+
+Presets (every dropped chain is counted under its rule's name):
+  dialogpt  bad_subreddit low_score long_target too_few_turns empty_target long_word too_long
+            url markup shouting repetition; DialoGPT's text normalisation; an offensive turn
+            stays with weight 0.0. Use it with `rdial build --preset dialogpt` (comment rules
+            and per-month threads, as DialoGPT's extractor).
+  paper     bad_subreddit long_target too_few_turns empty_target url repetition no_common_word
+            markup("[ ]" in the target) too_long offensive_target bland
+  rdial     paper + subreddit_not_allowed nsfw bot_author duplicate
+A TOML file (--config) changes any threshold, list or rule; see rdial/filter/presets.py and
+docs/filter.md. Default lists (rdial/filter/data/README.md): a short offensive-word list, the 50
+common words, known bot accounts, an empty subreddit block list.
+
+Writes (in CORPUS):
+  shards/{train,valid,test}/part-NNNNN.parquet   kept chains (schema rdial.schema.SHARDS):
+                 the chain columns with normalised turn_texts and turn_weights (float32 1.0/0.0;
+                 0.0 = a turn with a blocked word, kept as context without loss)
+  shards/stats.json    chains in, out, dropped per reason, per split (also printed as a table)
+  shards/config.json   the resolved config and filter settings (also config/filter.json)
+  rejects/part-NNNNN.parquet    with --keep-rejects: dropped chains with `reason` and `split`
+The split is a hash of link_id: a thread never straddles two splits, every run splits alike.
+shards/ is replaced as a whole at the end: a killed run leaves the previous shards intact.
+
+Exit status: 0 done; 1 done but some bucket failed (named on stderr; its chains are missing);
+2 bad flags, bad TOML or no chains; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rdial.config import add_config_arguments, config_from_args
+from rdial.filter.stage import FilterConfig, run_filter
+
+HELP = "chains -> DialoGPT-style filters -> train/valid/test Parquet shards"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser, FilterConfig)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(FilterConfig, args)
+    report = run_filter(cfg)
+    print(f"filter: preset {report.stats['preset']}, {report.stats['chains_out']} of "
+          f"{report.stats['chains_in']} chains kept -> {report.shards_dir}")
+    print(report.table(), file=sys.stdout)
+    return report.exit_code
