@@ -35,7 +35,7 @@ def iter_dumps(cfg: SynthConfig, manifest: Manifest) -> Iterator[DumpStream]:
         rc = dump_name("RC", month, cfg.format)
         yield rc, "RC", month, gen.comment_lines(plan, planted)
         rs = dump_name("RS", month, cfg.format)
-        yield rs, "RS", month, iter([gen.submission_lines(plan, planted)])
+        yield rs, "RS", month, gen.submission_lines(plan, planted)
         structural_ids(plan, planted)
         gen.finish(plan)
         _record_month(manifest, plan, planted, gen)
@@ -50,7 +50,7 @@ def _record_month(manifest: Manifest, plan, planted: dict, gen: SynthGenerator) 
             "era": plan.era,
             "threads": int(len(plan.thread_idx)),
             "threads_with_comments": written_threads,
-            "comment_nodes": int(len(plan.ids)),
+            "comment_nodes": int(len(plan.parent)),
             "unique_comments_written": int(plan.written.sum()),
             "max_depth": int(plan.depth.max()) if len(plan.depth) else 0,
             "max_thread_size": int(plan.thread_size.max()) if len(plan.thread_size) else 0,

@@ -85,12 +85,13 @@ class ThreadTable:
     slugs: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     month_of: list[int] = field(default_factory=list)
+    titles: dict[int, str] = field(default_factory=dict)   # only threads of the current month
 
 
 @dataclass
 class WrittenMonth:
     """What a later month may reply to: the written comments of the previous listed month."""
-    ids: list[str]
+    id_num: np.ndarray         # comment ids as numbers (base36 when written out)
     thread: np.ndarray
     depth: np.ndarray
     threads: np.ndarray        # thread indices created that month
@@ -106,8 +107,8 @@ class MonthPlan:
     thread_idx: np.ndarray     # threads created this month, in time order (global indices)
     thread_t0: np.ndarray
     thread_size: np.ndarray    # planned comments of each (this month only)
-    # comment nodes, time order
-    ids: list[str]
+    # comment nodes, time order; node k has id base36(id_base + k)
+    id_base: int
     thread: np.ndarray
     parent: np.ndarray         # index of parent node, -1 = group root target
     root_parent: list[str]     # parent_id for nodes with parent -1, per group
@@ -124,6 +125,9 @@ class MonthPlan:
     score: np.ndarray
     line_era: np.ndarray       # index into ERA_NAMES, per node
 
+    def id_strings(self, nodes: np.ndarray) -> list[str]:
+        return base36_many(self.id_base + np.asarray(nodes, dtype=np.int64))
+
 
 class SynthGenerator:
     """Generates the months of a SynthConfig one after another (a later month needs the earlier)."""
@@ -135,7 +139,6 @@ class SynthGenerator:
         self.prev: WrittenMonth | None = None
         self.comment_counter = 0
         self.submission_counter = 0
-        self.written_ids: set[str] = set()     # every comment id written so far
         self.authors = self._author_pool()
         ranks = np.arange(1, AUTHOR_POOL + 1, dtype=np.float64)
         self.author_cdf = np.cumsum(1 / ranks) / np.sum(1 / ranks)
@@ -170,7 +173,7 @@ class SynthGenerator:
         n_lines = cfg.comments
         n_dup = int(round(n_lines * cfg.duplicate_rate)) if n_lines > 1 else 0
         n_drop = int(round(n_lines * cfg.missing_parent_rate))
-        n_carry = int(round(n_lines * cfg.cross_month_rate)) if self.prev and len(self.prev.ids) else 0
+        n_carry = int(round(n_lines * cfg.cross_month_rate)) if self.prev and len(self.prev.id_num) else 0
         n_own = n_lines - n_dup - n_carry + n_drop
 
         # threads created this month
@@ -207,13 +210,13 @@ class SynthGenerator:
         drop = self._choose_dropped(rng, parent, n_drop)
         written[drop] = False
 
-        ids = self._comment_ids(era, month, n)
+        id_base = self._comment_id_base(era, month, n)
         emit, is_dup = self._emit_order(rng, np.flatnonzero(written), n_dup)
         kind, feature, author, score, line_era = self._mark(self.rng(index, 2), n, era)
 
         return MonthPlan(
             month=month, index=index, era=era, start=start, end=end, thread_idx=thread_idx,
-            thread_t0=t0, thread_size=sizes_all, ids=ids, thread=g_thread[group], parent=parent,
+            thread_t0=t0, thread_size=sizes_all, id_base=id_base, thread=g_thread[group], parent=parent,
             root_parent=g_root, group=group, carry=g_carry[group], time=time, depth=depth,
             written=written, emit=emit, is_dup=is_dup, kind=kind, feature=feature, author=author,
             score=score, line_era=line_era)
@@ -235,7 +238,7 @@ class SynthGenerator:
         self.table.link_ids.extend(ids)
         self.table.subreddits.extend(SUBREDDITS[s] for s in subs)
         self.table.slugs.extend("_".join(t.lower().replace("'", "").split()[:6]) for t in titles)
-        self._titles = dict(zip(range(first, first + n), titles))
+        self.table.titles.update(zip(range(first, first + n), titles))
         self.table.month_of.extend([index] * n)
         return np.arange(first, first + n, dtype=np.int64)
 
@@ -245,13 +248,14 @@ class SynthGenerator:
             return np.zeros(0, np.int64), [], np.zeros(0, np.int64)
         prev = self.prev
         to_comment = rng.random(k) < 0.7
-        ci = rng.integers(0, len(prev.ids), k)
+        ci = rng.integers(0, len(prev.id_num), k)
+        comment_ids = base36_many(prev.id_num[ci])
         ti = prev.threads[rng.integers(0, max(len(prev.threads), 1), k)] if len(prev.threads) \
             else prev.thread[ci]
         thread = np.where(to_comment, prev.thread[ci], ti)
         depth = np.where(to_comment, prev.depth[ci] + 1, 1)
-        roots = [("t1_" + prev.ids[c]) if tc else ("t3_" + self.table.link_ids[t])
-                 for tc, c, t in zip(to_comment.tolist(), ci.tolist(), thread.tolist())]
+        roots = [("t1_" + c) if tc else ("t3_" + self.table.link_ids[t])
+                 for tc, c, t in zip(to_comment.tolist(), comment_ids, thread.tolist())]
         return thread.astype(np.int64), roots, depth.astype(np.int64)
 
     @staticmethod
@@ -266,11 +270,12 @@ class SynthGenerator:
             take = np.concatenate([take, rng.choice(rest, size=k - len(take), replace=False)])
         return np.sort(take)
 
-    def _comment_ids(self, era: str, month: str, n: int) -> list[str]:
+    def _comment_id_base(self, era: str, month: str, n: int) -> int:
+        """First id number of this month's n comment nodes; ids only grow, month to month."""
         base_era = era if era in COMMENT_ID_BASE else era_of_month(month)
         base = max(self.comment_counter, COMMENT_ID_BASE[base_era])
         self.comment_counter = base + n
-        return base36_many(base + np.arange(n, dtype=np.int64))
+        return base
 
     @staticmethod
     def _emit_order(rng, rows: np.ndarray, n_dup: int) -> tuple[np.ndarray, np.ndarray]:
@@ -305,46 +310,70 @@ class SynthGenerator:
     # ---- emission -------------------------------------------------------------------------
 
     def comment_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
-        """RC lines in chunks; fills `planted` (id lists) as it goes."""
+        """RC lines in chunks of CHUNK; fills `planted` (id lists) as it goes."""
         rng = self.rng(plan.index, 3)
         factories = [CommentFactory(ERAS[e]) for e in ERA_NAMES]
-        table, ids, authors = self.table, plan.ids, self.authors
-        parent, root_parent, group = plan.parent, plan.root_parent, plan.group
+        encoders = [ERAS[e].encode for e in ERA_NAMES]
         kept: dict[int, dict] = {}
         dup_sources = set(plan.emit[plan.is_dup].tolist())
         for a in range(0, len(plan.emit), CHUNK):
             nodes = plan.emit[a:a + CHUNK]
             dups = plan.is_dup[a:a + CHUNK]
-            fresh = nodes[~dups]
-            bodies = iter(self.text.bodies(rng, len(fresh), plan.feature[fresh]))
-            bot_pick = rng.integers(0, 1 << 30, len(nodes)).tolist()
+            bodies = self.text.bodies(rng, int((~dups).sum()), plan.feature[nodes[~dups]])
+            rand = rng.integers(0, 1 << 30, len(nodes)).tolist()
+            col = self._columns(plan, nodes)
             lines = []
-            for node, dup, r in zip(nodes.tolist(), dups.tolist(), bot_pick):
-                era_i = int(plan.line_era[node])
+            b = 0
+            for i, (node, dup) in enumerate(zip(nodes.tolist(), dups.tolist())):
+                era = col["era"][i]
                 if dup:
                     rec = dict(kept[node])
                     rec["retrieved_on"] += 86400 * 30
-                    rec["score"] = rec["score"] + 1 + r % 7
+                    rec["score"] = rec["score"] + 1 + rand[i] % 7
                     if "ups" in rec:
                         rec["ups"] = rec["score"]
-                    planted["duplicates"].append(ids[node])
-                    lines.append(ERAS[ERA_NAMES[era_i]].encode(rec))
-                    continue
-                rec = self._comment(plan, node, next(bodies), r, factories[era_i], planted)
-                if node in dup_sources:
-                    kept[node] = rec
-                lines.append(ERAS[ERA_NAMES[era_i]].encode(rec))
+                    planted["duplicates"].append(rec["id"])
+                else:
+                    rec = self._comment(col, i, bodies[b], rand[i], factories[era], planted)
+                    b += 1
+                    if node in dup_sources:
+                        kept[node] = rec
+                lines.append(encoders[era](rec))
             yield lines
 
-    def _comment(self, plan: MonthPlan, node: int, body: str, r: int, factory, planted) -> dict:
-        thread = int(plan.thread[node])
-        sub = self.table.subreddits[thread]
-        p = int(plan.parent[node])
-        parent_id = ("t1_" + plan.ids[p]) if p >= 0 else plan.root_parent[int(plan.group[node])]
-        kind = int(plan.kind[node])
-        author = self.authors[int(plan.author[node])]
+    def _columns(self, plan: MonthPlan, nodes: np.ndarray) -> dict[str, list]:
+        """Per-line values of one chunk as Python lists (no numpy scalars in the line loop)."""
+        table = self.table
+        p = plan.parent[nodes]
+        ids = plan.id_strings(nodes)
+        pids = plan.id_strings(np.maximum(p, 0))
+        groups = plan.group[nodes].tolist()
+        parent_id = ["t1_" + q if pp >= 0 else plan.root_parent[g]
+                     for q, pp, g in zip(pids, p.tolist(), groups)]
+        thread = plan.thread[nodes].tolist()
+        era = plan.line_era[nodes]
+        time = plan.time[nodes]
+        base = np.array([RETRIEVAL_BASE.get(e, 0) for e in ERA_NAMES])[era]
+        lag = np.array([RETRIEVAL_LAG.get(e, 0) for e in ERA_NAMES])[era]
+        retrieved = np.where(base > 0, base + (time - plan.start) // 1000, time + lag)
+        return {
+            "id": ids, "parent_id": parent_id, "era": era.tolist(), "time": time.tolist(),
+            "retrieved": retrieved.tolist(),
+            "link_id": ["t3_" + table.link_ids[t] for t in thread],
+            "subreddit": [table.subreddits[t] for t in thread],
+            "slug": [table.slugs[t] for t in thread],
+            "op": [table.authors[t] for t in thread],
+            "author": [self.authors[x] for x in plan.author[nodes].tolist()],
+            "kind": plan.kind[nodes].tolist(), "feature": plan.feature[nodes].tolist(),
+            "score": plan.score[nodes].tolist(), "top": (p < 0).tolist(),
+        }
+
+    def _comment(self, col: dict, i: int, body: str, r: int, factory, planted) -> dict:
+        kind = col["kind"][i]
+        author = col["author"][i]
+        sub = col["subreddit"][i]
+        cid = col["id"][i]
         distinguished, stickied = None, False
-        cid = plan.ids[node]
         if kind == DELETED:
             author, body = "[deleted]", "[deleted]"
         elif kind == REMOVED:
@@ -356,78 +385,82 @@ class SynthGenerator:
             body = BOT_BODIES[r % len(BOT_BODIES)].format(
                 sub=sub, word=self.text.words[r % len(self.text.words)], text=body)
             if author == "AutoModerator":
-                distinguished, stickied = "moderator", p < 0
-        if kind in KIND_NAMES:
+                distinguished, stickied = "moderator", col["top"][i]
+        if kind:
             planted[KIND_NAMES[kind]].append(cid)
-        f = int(plan.feature[node])
+        f = col["feature"][i]
         if f >= 0:
             planted[FEATURES[f]].append(cid)
-        created = int(plan.time[node])
-        era_name = ERA_NAMES[int(plan.line_era[node])]
+        return factory.make(
+            id=cid, link_id=col["link_id"][i], parent_id=col["parent_id"][i], author=author,
+            body=body, subreddit=sub, created=col["time"][i], score=col["score"][i],
+            retrieved_on=col["retrieved"][i], slug=col["slug"][i], distinguished=distinguished,
+            stickied=stickied, controversiality=int(r % 29 == 0),
+            is_submitter=author == col["op"][i])
+
+    def submission_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
+        """RS lines (threads created this month, in time order) in chunks of CHUNK."""
+        rng = self.rng(plan.index, 4)
+        factories = [SubmissionFactory(ERAS[e]) for e in ERA_NAMES]
+        for a in range(0, len(plan.thread_idx), CHUNK):
+            k = min(CHUNK, len(plan.thread_idx) - a)
+            u = rng.random(k).tolist()
+            is_self = (rng.random(k) < 0.4).tolist()
+            nsfw = (rng.random(k) < self.cfg.nsfw_rate).tolist()
+            scores = np.floor(np.exp(rng.normal(1.0, 1.8, k))).astype(np.int64).tolist()
+            selftexts = self.text.bodies(rng, k)
+            line_era = (rng.integers(0, len(ERA_NAMES), k) if plan.era == "mixed" else
+                        np.full(k, ERA_NAMES.index(plan.era))).tolist()
+            threads = plan.thread_idx[a:a + k].tolist()
+            t0 = plan.thread_t0[a:a + k].tolist()
+            size = plan.thread_size[a:a + k].tolist()
+            lines = []
+            for j in range(k):
+                rec = self._submission(plan, threads[j], t0[j], size[j], u[j], is_self[j],
+                                       nsfw[j], scores[j], selftexts[j], factories[line_era[j]],
+                                       planted)
+                if rec is not None:
+                    lines.append(ERAS[ERA_NAMES[line_era[j]]].encode(rec))
+            yield lines
+
+    def _submission(self, plan: MonthPlan, t: int, created: int, size: int, u: float,
+                    is_self: bool, nsfw: bool, score: int, selftext: str, factory, planted):
+        link, sub, slug = self.table.link_ids[t], self.table.subreddits[t], self.table.slugs[t]
+        over_18 = nsfw or sub in NSFW_SUBREDDITS
+        if over_18:
+            planted["nsfw_threads"].append("t3_" + link)
+        if u < MISSING_SUBMISSION_RATE and size > 0:
+            planted["missing_submissions"].append("t3_" + link)
+            return None
+        author = self.table.authors[t]
+        selftext = selftext if is_self else ""
+        v = u - MISSING_SUBMISSION_RATE
+        if 0 <= v < SUBMISSION_DELETED_RATE:
+            author, selftext = "[deleted]", "[deleted]"
+            planted["deleted_submissions"].append("t3_" + link)
+        elif 0 <= v - SUBMISSION_DELETED_RATE < SUBMISSION_REMOVED_RATE:
+            selftext = "[removed]"
+            planted["removed_submissions"].append("t3_" + link)
+        if is_self:
+            url, domain = f"https://www.reddit.com/r/{sub}/comments/{link}/{slug}/", f"self.{sub}"
+        else:
+            domain = LINK_DOMAINS[(score + t) % len(LINK_DOMAINS)]
+            url = f"http://www.{domain}/{slug}.html"
+        era_name = factory.era.name
         retrieved = (RETRIEVAL_BASE[era_name] + (created - plan.start) // 1000
                      if era_name in RETRIEVAL_BASE else created + RETRIEVAL_LAG[era_name])
         return factory.make(
-            id=cid, link_id="t3_" + self.table.link_ids[thread], parent_id=parent_id,
-            author=author, body=body, subreddit=sub, created=created,
-            score=int(plan.score[node]), retrieved_on=retrieved, slug=self.table.slugs[thread],
-            distinguished=distinguished, stickied=stickied,
-            controversiality=int(r % 29 == 0), is_submitter=author == self.table.authors[thread])
-
-    def submission_lines(self, plan: MonthPlan, planted: dict) -> list[bytes]:
-        rng = self.rng(plan.index, 4)
-        n = len(plan.thread_idx)
-        u = rng.random(n)
-        is_self = rng.random(n) < 0.4
-        nsfw = rng.random(n) < self.cfg.nsfw_rate
-        scores = np.floor(np.exp(rng.normal(1.0, 1.8, n))).astype(np.int64)
-        selftexts = self.text.bodies(rng, n)
-        line_era = rng.integers(0, len(ERA_NAMES), n) if plan.era == "mixed" else \
-            np.full(n, ERA_NAMES.index(plan.era))
-        factories = [SubmissionFactory(ERAS[e]) for e in ERA_NAMES]
-        # num_comments: what this month planned for each thread (as Pushshift saw it then)
-        lines = []
-        for k, t in enumerate(plan.thread_idx.tolist()):
-            link = self.table.link_ids[t]
-            sub = self.table.subreddits[t]
-            over_18 = bool(nsfw[k]) or sub in NSFW_SUBREDDITS
-            if over_18:
-                planted["nsfw_threads"].append("t3_" + link)
-            if u[k] < MISSING_SUBMISSION_RATE and plan.thread_size[k] > 0:
-                planted["missing_submissions"].append("t3_" + link)
-                continue
-            author = self.table.authors[t]
-            selftext = selftexts[k] if is_self[k] else ""
-            v = u[k] - MISSING_SUBMISSION_RATE
-            if 0 <= v < SUBMISSION_DELETED_RATE:
-                author, selftext = "[deleted]", "[deleted]"
-                planted["deleted_submissions"].append("t3_" + link)
-            elif 0 <= v - SUBMISSION_DELETED_RATE < SUBMISSION_REMOVED_RATE:
-                selftext = "[removed]"
-                planted["removed_submissions"].append("t3_" + link)
-            if is_self[k]:
-                url, domain = f"https://www.reddit.com/r/{sub}/comments/{link}/{self.table.slugs[t]}/", f"self.{sub}"
-            else:
-                domain = LINK_DOMAINS[int(scores[k] + k) % len(LINK_DOMAINS)]
-                url = f"http://www.{domain}/{self.table.slugs[t]}.html"
-            created = int(plan.thread_t0[k])
-            era_name = ERA_NAMES[int(line_era[k])]
-            retrieved = (RETRIEVAL_BASE[era_name] + (created - plan.start) // 1000
-                         if era_name in RETRIEVAL_BASE else created + RETRIEVAL_LAG[era_name])
-            rec = factories[int(line_era[k])].make(
-                id=link, author=author, title=self._titles[t], selftext=selftext, url=url,
-                domain=domain, is_self=bool(is_self[k]), over_18=over_18, subreddit=sub,
-                created=created, score=int(scores[k]), num_comments=int(plan.thread_size[k]),
-                retrieved_on=retrieved, slug=self.table.slugs[t])
-            lines.append(ERAS[era_name].encode(rec))
-        return lines
+            id=link, author=author, title=self.table.titles[t], selftext=selftext, url=url,
+            domain=domain, is_self=is_self, over_18=over_18, subreddit=sub, created=created,
+            score=score, num_comments=size, retrieved_on=retrieved, slug=slug)
 
     def finish(self, plan: MonthPlan) -> None:
-        """Remember what the next month may reply to."""
+        """Remember what the next month may reply to (titles of older threads are not needed)."""
         w = plan.written
-        ids = [i for i, keep in zip(plan.ids, w.tolist()) if keep]
-        self.written_ids.update(ids)
-        self.prev = WrittenMonth(ids=ids, thread=plan.thread[w], depth=plan.depth[w],
-                                 threads=plan.thread_idx)
+        self.prev = WrittenMonth(id_num=plan.id_base + np.flatnonzero(w), thread=plan.thread[w],
+                                 depth=plan.depth[w], threads=plan.thread_idx)
+        for t in plan.thread_idx.tolist():
+            self.table.titles.pop(t, None)
 
 
 PLANTED_KINDS = ("deleted", "removed", "deleted_authors", "bots", "duplicates", "dropped",
@@ -439,12 +472,10 @@ PLANTED_KINDS = ("deleted", "removed", "deleted_authors", "bots", "duplicates", 
 def structural_ids(plan: MonthPlan, planted: dict) -> None:
     """Ids that follow from the plan alone: dropped, missing parents, cross-month replies."""
     w = plan.written
-    ids = plan.ids
     p = plan.parent
     orphan = w & (p >= 0) & ~w[np.maximum(p, 0)]
-    planted["dropped"] = [ids[i] for i in np.flatnonzero(~w).tolist()]
-    planted["missing_parents"] = [ids[i] for i in np.flatnonzero(orphan).tolist()]
-    planted["cross_month_replies"] = [ids[i] for i in
-                                      np.flatnonzero(w & plan.carry & (p < 0)).tolist()]
-    planted["cross_month_comments"] = [ids[i] for i in np.flatnonzero(w & plan.carry).tolist()]
+    planted["dropped"] = plan.id_strings(np.flatnonzero(~w))
+    planted["missing_parents"] = plan.id_strings(np.flatnonzero(orphan))
+    planted["cross_month_replies"] = plan.id_strings(np.flatnonzero(w & plan.carry & (p < 0)))
+    planted["cross_month_comments"] = plan.id_strings(np.flatnonzero(w & plan.carry))
     planted["duplicates"] = sorted(set(planted["duplicates"]))

@@ -10,6 +10,8 @@ Only the keys the era's template has are set, so a 2005 line keeps exactly its 1
 
 from __future__ import annotations
 
+import functools
+
 from rdial.synth.eras import DELETED_AUTHOR_DROPS, EraSchema
 
 SUBREDDIT_IDS: dict[str, str] = {}
@@ -32,6 +34,7 @@ def subreddit_id(name: str) -> str:
     return SUBREDDIT_IDS[name]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def author_fullname(author: str) -> str:
     return "t2_" + _base36(sum(ord(c) * 131 ** i for i, c in enumerate(author)) % 36 ** 7)
 
@@ -99,6 +102,7 @@ class CommentFactory:
         return rec
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def hash_small(s: str) -> int:
     return sum(ord(c) * 7919 ** i for i, c in enumerate(s)) % 300_000_000
 
