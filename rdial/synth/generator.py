@@ -64,6 +64,12 @@ def month_bounds(month: str) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
+def _slug(title: str) -> str:
+    """Reddit's permalink slug: lower case, letters and digits, words joined by "_"."""
+    kept = "".join(c if c.isalnum() or c == " " else "" for c in title.lower())
+    return "_".join(kept.split()[:8])
+
+
 def base36_many(numbers: np.ndarray) -> list[str]:
     """Vectorised base36 of non-negative ints (no leading zeros)."""
     if len(numbers) == 0:
@@ -237,7 +243,7 @@ class SynthGenerator:
         self.table.authors.extend(self.authors[a] for a in owners.tolist())
         self.table.link_ids.extend(ids)
         self.table.subreddits.extend(SUBREDDITS[s] for s in subs)
-        self.table.slugs.extend("_".join(t.lower().replace("'", "").split()[:6]) for t in titles)
+        self.table.slugs.extend(_slug(t) for t in titles)
         self.table.titles.update(zip(range(first, first + n), titles))
         self.table.month_of.extend([index] * n)
         return np.arange(first, first + n, dtype=np.int64)

@@ -92,35 +92,64 @@ LONG_TOKENS = ["hahahahahahahahahahahahahahahahahahahaha", "aaaaaaaaaaaaaaaaaaaa
 UNICODE = ["café", "naïve", "über", "señor", "日本語", "😂", "👍", "🙂", "—", "“quoted”",
            "…", "Ελληνικά", "русский", "🔥🔥", "¯\\_(ツ)_/¯"]
 
-OPENERS = ["", "", "", "", "I think", "Yeah, but", "Honestly,", "Well,", "To be fair,",
-           "IMO", "Not really,", "Actually", "lol", "So"]
+OPENERS = ["Yeah,", "Honestly,", "Well,", "To be fair,", "IMO", "Not really,", "Actually,",
+           "lol", "So", "Wait,", "Edit:", "Same,", "Ok so", "Man,"]
+
+# A tiny grammar: slot categories, and sentence templates made of slots and literal words.
+SLOTS = {
+    "P": "I you we they people everyone he she my friend".split(),
+    "V": ("think know like want need love hate see try use buy get play watch read remember "
+          "understand agree believe miss find keep sell fix learn explain say feel hear pay").split(),
+    "D": "the the the a a this that my your his their every some no our".split(),
+    "M": "would should could will can might".split(),
+    "R": ("really actually probably just pretty so totally never always definitely basically "
+          "honestly literally kind of sort of still").split(),
+    "Pr": "in on at with about for from after before without like than over into".split(),
+    "C": "and but because so although or since while".split(),
+    "Q": "why how what where when who".split(),
+    "X": "yesterday today again here there now too anyway though lol".split(),
+}
+SLOTS["N"] = CONTENT_WORDS[:CONTENT_WORDS.index("simple")]
+SLOTS["A"] = CONTENT_WORDS[CONTENT_WORDS.index("simple"):CONTENT_WORDS.index("agree")]
+SLOTS["Vd"] = ("thought said bought tried saw used played watched read got made found lost "
+               "sold fixed learned heard paid missed loved hated liked wanted needed").split()
+
+TEMPLATES = [
+    "P R V D N", "D N is R A", "P Vd D A N Pr D N", "Q do P V D N ?", "I think D N is A C P V D N",
+    "this is the A N P Vd Pr D N", "P M V D N", "R A", "if P V D N , P M V D A N",
+    "the N Pr D N was A", "P don't V D N", "my N Vd D N X", "it's A how D N Vd",
+    "thanks for D N", "have P Vd D N ?", "that's a A N", "I have never Vd D N Pr D N",
+    "D N is A C D N is A", "P can't V D N R", "what about D N ?", "P Vd it X",
+    "I Vd D A N C it was R A", "Q is D N so A ?", "P M R V D N Pr D N", "not D N again",
+    "I'm R A about D N", "you M V it Pr D N", "D N Vd R A", "P V that , R", "source ?",
+    "P Vd D N C P Vd D N", "it was A", "good N", "I Vd D N X and P Vd it",
+]
+_SLOT_NAMES = set(SLOTS)
+_TEMPLATES = [tuple(t.split()) for t in TEMPLATES]
+QUESTION = [t[-1] == "?" for t in _TEMPLATES]
 
 # Features a body may carry; the order is the order of the columns in `plant_mask`.
 FEATURES = ("url", "quote", "shouting", "long_word", "unicode", "newlines", "repetition",
             "markup", "bland")
 FEATURE_RATES = (0.02, 0.02, 0.015, 0.005, 0.02, 0.05, 0.005, 0.01, 0.03)
+LONG_BODY_RATE = 0.07          # bodies of 5-30 sentences (a long tail of words)
 
 
 class BodyMaker:
-    """Makes comment bodies and titles from numpy random draws and cheap string joins."""
+    """Makes comment bodies and titles from numpy random draws and cheap string joins.
+
+    A body is 1-4 template sentences (7% of bodies: 5-30), each slot filled with a word of its
+    category, skewed to the category's first words (Zipf-like), sometimes with an opener.
+    """
 
     def __init__(self) -> None:
-        self.words = FUNCTION_WORDS + CONTENT_WORDS
-        n_func = len(FUNCTION_WORDS)
-        ranks = np.arange(1, len(self.words) + 1, dtype=np.float64)
-        weights = 1.0 / ranks ** 1.05
-        weights[n_func:] *= 1.8          # content words a bit heavier than pure Zipf
-        self.p = weights / weights.sum()
-        self.cdf = np.cumsum(self.p)
+        self.words = FUNCTION_WORDS + CONTENT_WORDS     # also the stuff of author names
 
-    def word_ids(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        ids = np.searchsorted(self.cdf, rng.random(n), side="right")
-        return np.minimum(ids, len(self.words) - 1)
-
-    def lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Words per body: lognormal, median ~11; ~7% over 30 words, capped at 400."""
-        lens = np.exp(rng.normal(2.4, 0.75, n)).astype(np.int64)
-        return np.clip(lens, 1, 400)
+    def sentence_counts(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        counts = rng.geometric(0.5, n)
+        long = rng.random(n) < LONG_BODY_RATE
+        counts[long] = rng.integers(5, 31, int(long.sum()))
+        return np.minimum(counts, 30)
 
     def plant_mask(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """(n,) int8: -1 plain body, else the index of the one feature planted in it."""
@@ -129,46 +158,57 @@ class BodyMaker:
         feat = np.searchsorted(edges, u, side="right")
         return np.where(feat < len(FEATURES), feat, -1).astype(np.int8)
 
+    def sentences(self, rng: np.random.Generator, k: int) -> list[str]:
+        """`k` capitalised, punctuated sentences."""
+        tpl = rng.integers(0, len(_TEMPLATES), k).tolist()
+        picks = (rng.random((k, 12)) ** 1.7).tolist()      # skew towards each list's head
+        bang = (rng.random(k) < 0.06).tolist()
+        out = []
+        for t, u, b in zip(tpl, picks, bang):
+            words = []
+            for j, slot in enumerate(_TEMPLATES[t]):
+                if slot in _SLOT_NAMES:
+                    cat = SLOTS[slot]
+                    words.append(cat[int(u[j] * len(cat))])
+                elif slot == "?":
+                    continue
+                elif slot == ",":
+                    words[-1] += ","
+                else:
+                    words.append(slot)
+            text = " ".join(words)
+            mark = "?" if QUESTION[t] else ("!" if b else ".")
+            out.append(text[:1].upper() + text[1:] + mark)
+        return out
+
     def bodies(self, rng: np.random.Generator, n: int, features: np.ndarray | None = None
                ) -> list[str]:
         """`n` bodies; `features[i]` (from `plant_mask`) says what to plant in body i."""
         if features is None:
             features = np.full(n, -1, dtype=np.int8)
-        lens = self.lengths(rng, n)
-        ids = self.word_ids(rng, int(lens.sum()))
-        words = self.words
-        tokens = [words[i] for i in ids.tolist()]
-        ends = np.cumsum(lens).tolist()
+        counts = self.sentence_counts(rng, n)
+        sents = self.sentences(rng, int(counts.sum()))
+        ends = np.cumsum(counts).tolist()
         extra = rng.integers(0, 1 << 30, size=n).tolist()
-        openers = rng.integers(0, len(OPENERS), size=n).tolist()
+        opener = rng.integers(0, len(OPENERS) * 6, size=n).tolist()   # 1 in 6 has one
         feats = features.tolist()
         out = []
         start = 0
         for i in range(n):
             end = ends[i]
-            body = self._sentence(tokens[start:end], OPENERS[openers[i]])
+            body = " ".join(sents[start:end])
+            if opener[i] < len(OPENERS):
+                body = OPENERS[opener[i]] + " " + body[:1].lower() + body[1:]
             f = feats[i]
             if f >= 0:
-                body = self._plant(FEATURES[f], body, tokens[start:end], extra[i])
+                body = self._plant(FEATURES[f], body, extra[i])
             out.append(body)
             start = end
         return out
 
-    @staticmethod
-    def _sentence(toks: list[str], opener: str) -> str:
-        if len(toks) > 14:   # break long bodies into sentences
-            toks = list(toks)
-            for j in range(12, len(toks) - 1, 13):
-                toks[j] = toks[j] + "."
-                toks[j + 1] = toks[j + 1].capitalize()
-        text = " ".join(toks)
-        if opener:
-            text = opener + " " + text
-        mark = "?" if len(toks) % 7 == 3 else ("!" if len(toks) % 11 == 5 else ".")
-        return text[:1].upper() + text[1:] + mark
-
-    def _plant(self, feature: str, body: str, toks: list[str], r: int) -> str:
-        w = toks[r % len(toks)]
+    def _plant(self, feature: str, body: str, r: int) -> str:
+        toks = body.split()
+        w = toks[r % len(toks)].strip(".,?!")
         if feature == "url":
             dom = URL_DOMAINS[r % len(URL_DOMAINS)]
             return f"{body} http://www.{dom}/{w}{r % 9973}"
@@ -181,7 +221,7 @@ class BodyMaker:
         if feature == "unicode":
             return f"{body} {UNICODE[r % len(UNICODE)]}"
         if feature == "newlines":
-            return f"{body}\n\n{' '.join(toks[::-1]).capitalize()}.\n\nEdit: {w}"
+            return f"{body}\n\n{' '.join(toks[:6])}\n\nEdit: {w}"
         if feature == "repetition":
             return f"{body} {w} {w} {w}"
         if feature == "markup":
@@ -189,12 +229,13 @@ class BodyMaker:
         return BLAND[r % len(BLAND)]  # bland
 
     def title(self, rng: np.random.Generator, n: int) -> list[str]:
-        lens = rng.integers(3, 15, size=n)
-        ids = self.word_ids(rng, int(lens.sum())).tolist()
-        ends = np.cumsum(lens).tolist()
+        """Titles: one or two sentences, the last punctuation dropped half of the time."""
+        counts = 1 + (rng.random(n) < 0.2)
+        sents = self.sentences(rng, int(counts.sum()))
+        cut = (rng.random(n) < 0.5).tolist()
         out, start = [], 0
-        for end in ends:
-            t = " ".join(self.words[i] for i in ids[start:end])
-            out.append(t[:1].upper() + t[1:])
-            start = end
+        for c, drop in zip(counts.tolist(), cut):
+            t = " ".join(sents[start:start + c])
+            out.append(t[:-1] if drop and t.endswith(".") else t)
+            start += c
         return out
