@@ -53,14 +53,15 @@ def line_blocks(chunks: Iterable[tuple[bytes, int]], target: int = DEFAULT_BLOCK
             size += len(chunk)
             if size < target:
                 continue
-            data = b"".join(pending)
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:  # one very long line so far: keep reading until it ends
-                pending, size = [data], len(data)
+            # Cut after the last newline of the newest chunk: one copy (the join), not two.
+            cut = chunk.rfind(b"\n") + 1
+            if cut == 0:  # no line ends in this chunk: keep reading until one does
                 continue
-            block = Block(data[:cut], next_line, data.count(b"\n", 0, cut), offset)
-            rest = data[cut:]
+            pending[-1] = chunk[:cut]
+            data = b"".join(pending)
+            rest = chunk[cut:]
             pending, size = ([rest] if rest else []), len(rest)
+            block = Block(data, next_line, data.count(b"\n"), offset)
             next_line += block.n_lines
             yield block
     except CorruptInputError:

@@ -190,23 +190,22 @@ def open_dump(path: Path, fmt: str | None = None) -> DumpReader:
     return READERS[fmt](Path(path))
 
 
-class PrefetchedChunks:
-    """Runs `reader.chunks()` in a thread and hands chunks over through a bounded queue.
+class Prefetched:
+    """Runs an iterator in a thread and hands its items over through a bounded queue.
 
-    The codecs release the GIL while decoding, so decompression of the next chunks overlaps
-    with parsing this one: on a 2-core box this is the difference between the sum and the max
-    of the two costs. Yields (chunk, compressed offset after it); re-raises the reader's error
-    in the consumer after the chunks that preceded it.
+    The codecs release the GIL while decoding, so decompressing (and splitting) the next
+    blocks overlaps with parsing this one: on a 2-core box this is the difference between the
+    sum and the max of the two costs. Re-raises the iterator's error in the consumer, after
+    the items that preceded it; stopping early (break, exception) stops the thread.
     """
 
     _DONE = object()
 
-    def __init__(self, reader: DumpReader, depth: int = 8):
-        self.reader = reader
+    def __init__(self, items: Iterator, depth: int = 4, name: str = "prefetch"):
+        self.items = items
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name=f"read:{reader.path.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
 
     def _put(self, item) -> bool:
         while not self._stop.is_set():
@@ -219,22 +218,28 @@ class PrefetchedChunks:
 
     def _produce(self) -> None:
         try:
-            for chunk in self.reader.chunks():
-                if not self._put((chunk, self.reader.offset)):
+            for item in self.items:
+                if not self._put((item, None)):
                     return
             self._put((self._DONE, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             self._put((self._DONE, exc))
 
-    def __iter__(self) -> Iterator[tuple[bytes, int]]:
+    def __iter__(self):
         self._thread.start()
         try:
             while True:
-                chunk, extra = self._queue.get()
-                if chunk is self._DONE:
-                    if extra is not None:
-                        raise extra
+                item, error = self._queue.get()
+                if item is self._DONE:
+                    if error is not None:
+                        raise error
                     return
-                yield chunk, extra
+                yield item
         finally:
             self._stop.set()
+
+
+def chunks_with_offsets(reader: DumpReader) -> Iterator[tuple[bytes, int]]:
+    """(decompressed chunk, compressed bytes consumed so far) pairs."""
+    for chunk in reader.chunks():
+        yield chunk, reader.offset

@@ -37,17 +37,17 @@ from rdial.config import arg, require, save_config
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.extract.bucketing import column_buckets
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
 from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
 from rdial.extract.parse import BlockParser, array_blocks
 from rdial.extract.quarantine import QuarantineWriter
-from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, PrefetchedChunks,
-                                   detect_format, open_dump)
+from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetched,
+                                   chunks_with_offsets, detect_format, open_dump)
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import atomic_write_text, explain_os_error
-from rdial.schema import thread_buckets
 
 STAGE = "extract"
 DUMP_SUFFIXES = set(CODEC_EXTENSIONS) | {".json", ".ndjson", ".jsonl"}
@@ -256,9 +256,14 @@ def extract_input(task: InputTask) -> InputResult:
     try:
         return _extract(task, corpus, spec, writer, quarantine)
     except RdialError as exc:
+        writer.abort()
         quarantine.abort()
         return InputResult(task.name, "failed" if isinstance(exc, InputError) else "error",
                            message=str(exc))
+    except BaseException:
+        writer.abort()
+        quarantine.abort()
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -285,7 +290,7 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
                 table = table.append_column("source", pa.repeat(source, table.num_rows))
                 table = table.append_column("line", pa.array(lines, pa.int64()))
                 key = table.column("link_id" if spec.kind == "comments" else "id")
-                writer.write(table, thread_buckets(key, task.buckets))
+                writer.write(table, column_buckets(key, task.buckets))
                 counts["good"] += table.num_rows
             report(block.offset)
     except CorruptInputError as exc:
@@ -325,7 +330,9 @@ def _blocks(task: InputTask, reader):
             raise InputError(f"{task.path}: a JSON array over {ARRAY_LIMIT >> 20} MiB; "
                              "convert it to one object a line")
         return array_blocks(task.path.read_bytes(), str(task.path))
-    return line_blocks(PrefetchedChunks(reader), DEFAULT_BLOCK)
+    # Decompression and line splitting run in a thread, ahead of the parser.
+    return Prefetched(line_blocks(chunks_with_offsets(reader), DEFAULT_BLOCK), depth=3,
+                      name=f"read:{task.name}")
 
 
 def _is_json_array(path: Path) -> bool:
