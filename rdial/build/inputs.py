@@ -53,7 +53,7 @@ def read_table(path: Path, contract: pa.Schema) -> pa.Table:
 def read_files(paths: list[Path], contract: pa.Schema) -> pl.DataFrame:
     tables = [read_table(p, contract) for p in paths]
     table = pa.concat_tables(tables) if tables else contract.empty_table()
-    return pl.from_arrow(table.combine_chunks())  # type: ignore[return-value]
+    return pl.from_arrow(table, rechunk=True)  # type: ignore[return-value]
 
 
 def bucket_inputs(corpus: Corpus, bucket: int) -> tuple[list[Path], list[Path]]:
