@@ -89,3 +89,19 @@ def random_chains(n: int, *, seed: int = 0, max_turns: int = 6) -> pa.Table:
         "over_18": pa.array(nsfw),
     }
     return pa.table(columns).cast(schema.CHAINS)
+
+
+def chain_row(*texts: str, link: str = "t3_a", sub: str = "AskReddit", scores=None, authors=None,
+              over_18: bool | None = None) -> dict:
+    """One inline chain (a CHAINS row as a dict), oldest turn first: `chain_row("hi", "hello")`."""
+    n = len(texts)
+    return dict(link_id=link, subreddit=sub, turn_ids=[f"c{i}" for i in range(n)],
+                turn_authors=authors or [f"user{i}" for i in range(n)], turn_texts=list(texts),
+                turn_scores=scores if scores is not None else [5] * n,
+                turn_created=list(range(n)), over_18=over_18)
+
+
+def chains_table(rows: list[dict]) -> pa.Table:
+    """Inline chain rows -> a CHAINS table (exact schema)."""
+    columns = {name: [r[name] for r in rows] for name in schema.CHAINS.names}
+    return pa.table(columns, schema=schema.CHAINS)

@@ -1,0 +1,116 @@
+import dataclasses
+
+import polars as pl
+import pytest
+
+from rdial.filter.presets import load_filter_settings
+from rdial.filter.reference import ReferenceRules
+from rdial.filter.rules import ChainRules
+from rdial.filter.synthetic import chain_row as chain
+from rdial.filter.synthetic import chains_table, random_chains
+
+
+def frame(rows):
+    return pl.from_arrow(chains_table(rows))
+
+OK = "what do you think about the new game"
+
+
+def reasons(preset, rows, **overrides):
+    s = dataclasses.replace(load_filter_settings(preset), **overrides)
+    return ChainRules(s).apply(frame(rows))["reason"].to_list()
+
+
+# (preset, rule) -> (a chain it drops, a chain that passes it, differing only in that)
+DIALOGPT = {
+    "bad_subreddit": (chain(OK, "i like it a lot", sub="BadPlace"), chain(OK, "i like it a lot", sub="GoodPlace")),
+    "low_score": (chain(OK, "i like it a lot", scores=[5, 0]), chain(OK, "i like it a lot", scores=[0, 1])),
+    "long_target": (chain(OK, " ".join(["word"] * 31)), chain(OK, " ".join(["word", "other"] * 15))),
+    "too_few_turns": (chain(" ".join(["long"] * 31), "i like it a lot"), chain(" ".join(["long"] * 30), "i like it a lot")),
+    "empty_target": (chain(OK, "### ~~~"), chain(OK, "## ~~~ ok")),
+    "long_word": (chain(OK, "a" * 31 + " yes"), chain(OK, "a" * 30 + " yes")),
+    "url": (chain("see http://x.com please", "i like it a lot"), chain("see x please", "i like it a lot")),
+    "markup": (chain("i like (this) one", "i like it a lot"), chain("i like this one", "i like it a lot")),
+    "shouting": (chain("i LIKE THIS", "it is GREAT"), chain("i LIKE THIS", "it is GREA t")),
+    "repetition": (chain(OK, "no no no way"), chain(OK, "no no way no")),
+}
+
+
+@pytest.mark.parametrize("rule", list(DIALOGPT))
+def test_dialogpt_rule_drops_and_passes(rule):
+    drop, keep = DIALOGPT[rule]
+    extra = {"subreddits_block": ["badplace"]} if rule == "bad_subreddit" else {}
+    assert reasons("dialogpt", [drop, keep], **extra) == [rule, None]
+
+
+def test_too_long_counts_dialogpt_line_tokens():
+    turns = [" ".join(["the"] + [f"w{i}x{j}" for j in range(29)]) for i in range(5)]
+    # 5 turns x 30 words = 150 words + 5 weights + 4 EOS = 159 <= 200: kept
+    assert reasons("dialogpt", [chain(*turns)]) == [None]
+    # lower the limit: 159 > 158 drops, 159 <= 159 keeps: weights and EOS are counted
+    assert reasons("dialogpt", [chain(*turns)], max_total_words=158) == ["too_long"]
+    assert reasons("dialogpt", [chain(*turns)], max_total_words=159) == [None]
+    # the paper counts words only: 150
+    assert reasons("paper", [chain(*turns)], max_total_words=150) == [None]
+    assert reasons("paper", [chain(*turns)], max_total_words=149) == ["too_long"]
+
+
+def test_long_ancestor_cuts_context_and_max_turns_keeps_the_last_five():
+    long = " ".join(["long"] * 31)
+    rows = [chain("a one", long, "b two", "c three", "d four"),
+            chain("t1 x", "t2 x", "t3 x", "t4 x", "t5 x", "t6 x", "t7 x")]
+    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    assert out["turn_texts"].to_list() == [["b two", "c three", "d four"],
+                                           ["t3 x", "t4 x", "t5 x", "t6 x", "t7 x"]]
+    assert out["turn_ids"].to_list() == [["c2", "c3", "c4"], ["c2", "c3", "c4", "c5", "c6"]]
+    assert out["reason"].to_list() == [None, None]
+
+
+def test_offensive_turn_gets_weight_zero_and_paper_drops_offensive_target():
+    rows = [chain("what the fuck is this", "it is the new game"),
+            chain("what is this", "it is the fucking game"),
+            chain("what is this thing", "it is the new game")]
+    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    assert out["turn_weights"].to_list() == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    assert out["reason"].to_list() == [None, None, None]       # DialoGPT keeps, weight 0
+    assert reasons("paper", rows) == [None, "offensive_target", None]
+    # whole words only: "Scunthorpe" and "shitake" are not blocked words
+    assert reasons("paper", [chain(OK, "i am from Scunthorpe and like shitake")]) == [None]
+
+
+def test_paper_rules():
+    rows = [chain(OK, "xyzzy plugh frobnicate"),           # no common word
+            chain(OK, "the [link] is here"),              # [ ] in the target
+            chain("look (here) at the", "the thing is here"),  # ( ) allowed in paper
+            chain(OK, "the game is ok ok ok")]
+    assert reasons("paper", rows) == ["no_common_word", "markup", None, "repetition"]
+
+
+def test_rdial_rules():
+    rows = [chain(OK, "the game is fun", authors=["u1", "AutoModerator"]),
+            chain(OK, "the game is fun", over_18=True),
+            chain(OK, "the game is fun", over_18=None),
+            chain(OK, "the game is fun", sub="pics")]
+    assert reasons("rdial", rows) == ["bot_author", "nsfw", None, None]
+    assert reasons("rdial", rows, subreddits_allow=["askreddit"]) == \
+        ["bot_author", "nsfw", None, "subreddit_not_allowed"]
+
+
+def test_first_failing_rule_in_preset_order_is_the_reason():
+    row = chain("see http://x.com", "THE [GAME] no no no", scores=[1, 0])
+    assert reasons("dialogpt", [row]) == ["low_score"]
+    assert reasons("dialogpt", [row], min_score=0) == ["url"]
+    assert reasons("paper", [row]) == ["url"]
+
+
+@pytest.mark.parametrize("preset", ["dialogpt", "paper", "rdial"])
+def test_vectorised_rules_equal_per_instance_reference(preset):
+    table = random_chains(3000, seed=11)
+    s = load_filter_settings(preset)
+    out = ChainRules(s).apply(pl.from_arrow(table))
+    ref = ReferenceRules(s)
+    expected = [ref.judge(row) for row in table.to_pylist()]
+    assert out["reason"].to_list() == [e[0] for e in expected]
+    assert out["norm_texts"].to_list() == [e[2] for e in expected]
+    assert out["turn_weights"].to_list() == [e[3] for e in expected]
+    assert out["reason"].null_count() not in (0, len(table))  # both outcomes occur

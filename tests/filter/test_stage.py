@@ -1,0 +1,124 @@
+import json
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from rdial import schema
+from rdial.corpus import Corpus
+from rdial.errors import ConfigError
+from rdial.filter.stage import FilterConfig, run_filter
+from rdial.filter.synthetic import chain_row as chain
+from rdial.filter.synthetic import chains_table, random_chains
+from rdial.schema import split_of, thread_buckets
+
+
+def write_corpus(root, table, buckets=4):
+    corpus = Corpus.open_or_create(root, buckets)
+    corpus.chains_dir.mkdir(parents=True, exist_ok=True)
+    b = thread_buckets(table["link_id"], buckets)
+    df = pl.from_arrow(table).with_columns(pl.Series("_b", b))
+    for (k,), g in df.partition_by("_b", as_dict=True).items():
+        g.drop("_b").write_parquet(corpus.chains_file(int(k)))
+    return corpus
+
+
+def cfg(root, **kw):
+    return FilterConfig(corpus=root, workers=1, progress=False, **kw)
+
+
+GOOD = "what is the best game to play"
+
+
+def test_inline_corpus_counts_and_rejects(tmp_path):
+    rows = [chain(GOOD, "the new one is good", link="t3_a"),
+            chain(GOOD, "the new one is good", link="t3_b"),          # duplicate dialogue
+            chain(GOOD, "see http://x.com it is the one", link="t3_c"),
+            chain(GOOD, "the fun game", link="t3_d", authors=["u", "AutoModerator"]),
+            chain(GOOD, "the game is fun", link="t3_e", over_18=True)]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows))
+    report = run_filter(cfg(corpus.root, keep_rejects=True, split_fractions=(1.0, 0.0, 0.0)))
+    assert report.exit_code == 0
+    assert report.stats["chains_in"] == 5 and report.stats["chains_out"] == 1
+    assert report.stats["dropped"] == {"bot_author": 1, "duplicate": 1, "nsfw": 1, "url": 1}
+    kept = pl.read_parquet(tmp_path / "c/shards/train")
+    rejects = pl.read_parquet(tmp_path / "c/rejects")
+    assert kept["link_id"].to_list() + sorted(rejects["link_id"].to_list()) == \
+        ["t3_a", "t3_b", "t3_c", "t3_d", "t3_e"] or \
+        kept["link_id"].to_list() + sorted(rejects["link_id"].to_list()) == \
+        ["t3_b", "t3_a", "t3_c", "t3_d", "t3_e"]
+    assert dict(zip(rejects["link_id"], rejects["reason"]))["t3_c"] == "url"
+    stats = json.loads((tmp_path / "c/shards/stats.json").read_text())
+    assert stats["splits"]["train"] == {"in": 5, "out": 1, "dropped": report.stats["dropped"]}
+    config = json.loads((tmp_path / "c/shards/config.json").read_text())
+    assert config["settings"]["preset"] == "rdial" and (tmp_path / "c/stats/filter.json").exists()
+    assert not (tmp_path / "c/_work").exists()
+    assert "bot_author" in report.table() and "chains out" in report.table()
+
+
+def test_duplicate_keeps_the_first_in_corpus_order(tmp_path):
+    rows = [chain(GOOD, "the new one is good", link=f"t3_{i}") for i in range(6)]
+    table = chains_table(rows)
+    corpus = write_corpus(tmp_path / "c", table, buckets=3)
+    report = run_filter(cfg(corpus.root, preset="rdial", keep_rejects=True))
+    assert report.stats["chains_out"] == 1 and report.stats["dropped"] == {"duplicate": 5}
+    buckets = thread_buckets(table["link_id"], 3)
+    first = min((int(b), i) for i, b in enumerate(buckets))  # lowest bucket, then row
+    kept = pl.read_parquet(tmp_path / "c/shards", glob=True) if False else \
+        pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "c/shards").glob("*/part-*.parquet"))])
+    assert kept["link_id"].to_list() == [f"t3_{first[1]}"]
+
+
+def test_splits_are_by_thread_and_deterministic(tmp_path):
+    table = random_chains(4000, seed=5)
+    corpus = write_corpus(tmp_path / "c", table)
+    fractions = (0.6, 0.2, 0.2)
+    run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=fractions, shard_rows=700,
+                   row_group_rows=100))
+    first = {s: [p.read_bytes() for p in sorted((tmp_path / "c/shards" / s).glob("*.parquet"))]
+             for s in schema.SPLITS}
+    threads = {}
+    for s in schema.SPLITS:
+        df = pl.read_parquet(tmp_path / "c/shards" / s)
+        assert df.height > 0
+        for link in df["link_id"].unique().to_list():
+            assert split_of(link, fractions) == s
+            assert threads.setdefault(link, s) == s
+    # a rerun (e.g. after a kill) gives byte-identical shards
+    run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=fractions, shard_rows=700,
+                   row_group_rows=100))
+    again = {s: [p.read_bytes() for p in sorted((tmp_path / "c/shards" / s).glob("*.parquet"))]
+             for s in schema.SPLITS}
+    assert again == first
+    meta = pq.ParquetFile(sorted((tmp_path / "c/shards/train").glob("*.parquet"))[0]).metadata
+    assert meta.num_rows == 700 and meta.row_group(0).num_rows == 100
+    assert pq.read_schema(sorted((tmp_path / "c/shards/train").glob("*.parquet"))[0]) \
+        .remove_metadata() == schema.SHARDS
+
+
+def test_shards_open_in_polars_pyarrow_and_datasets(tmp_path):
+    corpus = write_corpus(tmp_path / "c", random_chains(500, seed=2))
+    report = run_filter(cfg(corpus.root, preset="dialogpt"))
+    files = sorted(str(p) for p in (tmp_path / "c/shards/train").glob("*.parquet"))
+    n = report.stats["splits"]["train"]["out"]
+    assert pl.read_parquet(files).height == n
+    assert pq.ParquetDataset(files).read().num_rows == n
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train",
+                               cache_dir=str(tmp_path / "hf"))
+    assert len(ds) == n and ds.features["turn_weights"].feature.dtype == "float32"
+
+
+def test_broken_bucket_is_reported_and_others_published(tmp_path):
+    corpus = write_corpus(tmp_path / "c", random_chains(300, seed=4))
+    broken = corpus.chains_file(3)
+    broken.write_bytes(b"not parquet")
+    report = run_filter(cfg(corpus.root, preset="paper"))
+    assert report.exit_code == 1 and report.stats["failed_buckets"] == [3]
+    assert str(broken) in report.failures[0].message
+    assert report.stats["chains_out"] > 0
+
+
+def test_bad_config_names_the_flag(tmp_path):
+    with pytest.raises(ConfigError, match="--split-fractions"):
+        cfg(tmp_path, split_fractions=(0.5, 0.2, 0.2))
