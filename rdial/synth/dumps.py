@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import orjson
 
 from rdial.config import to_jsonable
+from rdial.publish import explain_os_error
 from rdial.synth.config import SynthConfig
 from rdial.synth.eras import ERA_NAMES
 from rdial.synth.generator import PLANTED_KINDS, SynthGenerator, structural_ids
@@ -64,7 +65,10 @@ def generate_dumps(cfg: SynthConfig, on_lines: Callable[[int], None] | None = No
     `on_lines(n)` is called after every chunk of n RC lines (progress).
     """
     manifest = Manifest()
-    cfg.out.mkdir(parents=True, exist_ok=True)
+    try:
+        cfg.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise explain_os_error(exc, cfg.out) from exc
     for name, kind, month, chunks in iter_dumps(cfg, manifest):
         with open_dump_writer(cfg.out / name, cfg.format, cfg.level) as writer:
             for chunk in chunks:

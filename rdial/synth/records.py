@@ -51,6 +51,7 @@ class CommentFactory:
             "author_created_utc", "ups", "stickied", "subreddit_name_prefixed", "collapsed",
             "collapsed_reason_code", "is_submitter", "downs")}
         self.drops = [k for k in DELETED_AUTHOR_DROPS if k in t]
+        self.created_type = type(t.get("created")) if t.get("created") is not None else float
 
     def make(self, *, id: str, link_id: str, parent_id: str, author: str, body: str,
              subreddit: str, created: int, score: int, retrieved_on: int, slug: str,
@@ -77,7 +78,7 @@ class CommentFactory:
         if has["name"]:
             rec["name"] = "t1_" + id
         if has["created"]:
-            rec["created"] = float(created)
+            rec["created"] = self.created_type(created)
         if has["permalink"]:
             rec["permalink"] = f"/r/{subreddit}/comments/{link_id[3:]}/{slug}/{id}/"
         if has["subreddit_name_prefixed"]:
@@ -120,6 +121,8 @@ class SubmissionFactory:
                                      "author_created_utc", "subreddit_subscribers")
                          if k in t]
         self.drops = [k for k in DELETED_AUTHOR_DROPS if k in t]
+        # `created` (local time) was an int in 2014 lines and a float from 2019 on
+        self.created_type = type(t.get("created")) if t.get("created") is not None else float
 
     def make(self, *, id: str, author: str, title: str, selftext: str, url: str, domain: str,
              is_self: bool, over_18: bool, subreddit: str, created: int, score: int,
@@ -138,7 +141,7 @@ class SubmissionFactory:
         rec["score"] = score
         rec["num_comments"] = num_comments
         values = {
-            "name": "t3_" + id, "created": float(created),
+            "name": "t3_" + id, "created": self.created_type(created),
             "permalink": f"/r/{subreddit}/comments/{id}/{slug}/",
             "updated_on": retrieved_on + 15, "_meta": {"retrieved_2nd_on": retrieved_on + 129594},
             "ups": score, "subreddit_name_prefixed": "r/" + subreddit,
