@@ -217,24 +217,30 @@ def settings_fingerprint(cfg: ExtractConfig, corpus: Corpus, path: Path, kind: s
                                  "max_line_bytes": str(cfg.max_line_bytes), "format": "1"})
 
 
-def plan(cfg: ExtractConfig, corpus: Corpus) -> list[InputTask]:
-    """Every input checked (exists, known format, comments or submissions) before any work."""
-    tasks, seen = [], {}
+def inspect_inputs(cfg: ExtractConfig) -> list[tuple[Path, str, str]]:
+    """(path, format, kind) of every input, all checked (exists, known format, comments or
+    submissions, no two with one name) before anything is written."""
+    inputs, seen = [], {}
     for path in expand_inputs(cfg.inputs):
         if path.name in seen:
             raise ConfigError(f"DUMP_OR_DIR: {path} and {seen[path.name]} share the file name "
                               f"{path.name!r}, which names its outputs; rename one")
         seen[path.name] = path
         fmt = detect_format(path)
-        kind = detect_kind(path, fmt, cfg.kind)
-        tasks.append(InputTask(path=path.resolve(), name=path.name, fmt=fmt, kind=kind,
-                               corpus_root=corpus.root, buckets=corpus.buckets,
-                               fingerprint=settings_fingerprint(cfg, corpus, path, kind),
-                               max_line_bytes=cfg.max_line_bytes,
-                               buffer_bytes=cfg.buffer_mb << 20))
-    if not tasks:
+        inputs.append((path, fmt, detect_kind(path, fmt, cfg.kind)))
+    if not inputs:
         raise InputError("no dump files found in " + ", ".join(map(str, cfg.inputs)))
-    tasks.sort(key=lambda t: (-t.path.stat().st_size, t.name))  # largest first
+    return inputs
+
+
+def plan(cfg: ExtractConfig, corpus: Corpus, inputs: list[tuple[Path, str, str]]) -> list[InputTask]:
+    """One task per input, largest first (so a big file does not start last and run alone)."""
+    tasks = [InputTask(path=path.resolve(), name=path.name, fmt=fmt, kind=kind,
+                       corpus_root=corpus.root, buckets=corpus.buckets,
+                       fingerprint=settings_fingerprint(cfg, corpus, path, kind),
+                       max_line_bytes=cfg.max_line_bytes, buffer_bytes=cfg.buffer_mb << 20)
+             for path, fmt, kind in inputs]
+    tasks.sort(key=lambda t: (-t.path.stat().st_size, t.name))
     return tasks
 
 
@@ -266,6 +272,11 @@ def extract_input(task: InputTask) -> InputResult:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for empty in (staging.parent, staging.parent.parent):  # _staging/extract, _staging
+            try:
+                empty.rmdir()
+            except OSError:
+                pass  # not empty: another input is still staging
 
 
 def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
@@ -344,8 +355,9 @@ def _is_json_array(path: Path) -> bool:
 def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     """Extract every input of `cfg` into the corpus `cfg.out`; see the module docstring."""
     start = time.monotonic()
+    inputs = inspect_inputs(cfg)  # a missing or unknown input stops the run before any output
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
-    tasks = plan(cfg, corpus)
+    tasks = plan(cfg, corpus, inputs)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
     ledger = Ledger(corpus.root, STAGE)
     skipped, todo = [], []
@@ -464,4 +476,4 @@ def _write_run_summary(corpus: Corpus, report: ExtractReport) -> None:
 
 
 __all__ = ["ExtractConfig", "ExtractReport", "InputResult", "run_extract", "extract_input",
-           "plan", "expand_inputs", "detect_kind"]
+           "inspect_inputs", "plan", "expand_inputs", "detect_kind"]

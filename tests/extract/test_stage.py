@@ -1,0 +1,245 @@
+"""The extract stage end to end: layout, formats, reruns, damaged and unwritable runs, CLI."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+
+from rdial.cli import main
+from rdial.errors import ConfigError, InputError, RdialError
+from rdial.extract.stage import ExtractConfig, run_extract
+
+
+def extract(inputs, out, **kw):
+    kw.setdefault("buckets", 8)
+    kw.setdefault("workers", 1)
+    cfg = ExtractConfig(inputs=list(inputs), out=out, progress=False, **kw)
+    return run_extract(cfg)
+
+
+@pytest.fixture
+def month(rx):
+    """Two threads of RC_2005-12 (t3_17863 -> bucket 0, t3_n49rw -> bucket 3 of 8)."""
+    c = rx.comment
+    return [c("c13", "t3_17863"), c("c14", "t3_17863", "t1_c13", body="a reply"),
+            c("c15", "t3_n49rw"), c("c16", "t3_n49rw", "t1_c15", body="another")]
+
+
+def test_layout_names_and_contents(rx, dumps, tmp_path, month):
+    rc = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    rs = rx.write_dump(dumps / "RS_2005-12.zst", [rx.submission("17863"), rx.submission("n49rw")])
+    out = tmp_path / "corpus"
+    report = extract([dumps], out)
+    assert [(r.name, r.status) for r in report.results] == [("RC_2005-12.zst", "done"),
+                                                            ("RS_2005-12.zst", "done")]
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "_ledger/extract/RC_2005-12.zst.json", "_ledger/extract/RS_2005-12.zst.json",
+        "comments/bucket=00000/RC_2005-12.zst.parquet", "comments/bucket=00003/RC_2005-12.zst.parquet",
+        "config/extract.json", "corpus.json",
+        "stats/extract.json", "stats/extract/RC_2005-12.zst.json", "stats/extract/RS_2005-12.zst.json",
+        "submissions/bucket=00000/RS_2005-12.zst.parquet", "submissions/bucket=00003/RS_2005-12.zst.parquet",
+    ]
+    from rdial.schema import COMMENTS, SUBMISSIONS
+
+    bucket0 = pq.read_table(out / "comments/bucket=00000/RC_2005-12.zst.parquet")
+    assert bucket0.schema.equals(COMMENTS)
+    assert bucket0.select(["id", "link_id", "parent_id", "source", "line"]).to_pylist() == [
+        {"id": "c13", "link_id": "t3_17863", "parent_id": "t3_17863", "source": "RC_2005-12.zst", "line": 1},
+        {"id": "c14", "link_id": "t3_17863", "parent_id": "t1_c13", "source": "RC_2005-12.zst", "line": 2}]
+    assert pq.read_schema(out / "submissions/bucket=00003/RS_2005-12.zst.parquet").equals(SUBMISSIONS)
+    assert pq.ParquetFile(out / "comments/bucket=00000/RC_2005-12.zst.parquet").metadata.row_group(0) \
+        .column(0).compression == "ZSTD"
+    stats = json.loads((out / "stats/extract/RC_2005-12.zst.json").read_text())
+    assert {k: stats[k] for k in ("lines", "good", "blank", "quarantined_total", "bytes", "status")} == {
+        "lines": 4, "good": 4, "blank": 0, "quarantined_total": 0, "bytes": rc.stat().st_size,
+        "status": "done"}
+    summary = json.loads((out / "stats/extract.json").read_text())
+    assert summary["totals"] == {"lines": 6, "good": 6, "blank": 0, "quarantined_total": 0}
+    config = json.loads((out / "config/extract.json").read_text())
+    assert (config["buckets"], config["max_line_bytes"]) == (8, 1048576)
+    assert json.loads((out / "corpus.json").read_text())["extract"] == {
+        "inputs": ["RC_2005-12.zst", "RS_2005-12.zst"]}
+    assert rs.exists()
+
+
+def test_every_format_gives_the_same_rows(rx, dumps, tmp_path):
+    lines = rx.many_comments(300, threads=40)
+    for ext in ("zst", "bz2", "xz", "gz", "json"):
+        rx.write_dump(dumps / f"RC_2005-12.{ext}", lines)
+    report = extract([dumps], tmp_path / "corpus")
+    assert report.exit_code == 0
+    table = rx.read_table(tmp_path / "corpus")
+    per_source = {}
+    for row in table.to_pylist():
+        per_source.setdefault(row.pop("source"), []).append(row)
+    assert sorted(per_source) == ["RC_2005-12.bz2", "RC_2005-12.gz", "RC_2005-12.json",
+                                  "RC_2005-12.xz", "RC_2005-12.zst"]
+    first = per_source["RC_2005-12.zst"]
+    assert len(first) == 300 and all(rows == first for rows in per_source.values())
+
+
+def test_rerun_skips_finished_inputs_and_force_redoes_them(rx, dumps, tmp_path, month):
+    rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    extract([dumps], out)
+    target = out / "comments/bucket=00000/RC_2005-12.zst.parquet"
+    before = target.stat().st_mtime_ns
+    again = extract([dumps], out)
+    assert [r.status for r in again.results] == ["skipped"]
+    assert again.results[0].stats["good"] == 4  # the summary still counts skipped inputs
+    assert target.stat().st_mtime_ns == before
+    forced = extract([dumps], out, force=True)
+    assert [r.status for r in forced.results] == ["done"]
+    assert target.stat().st_mtime_ns != before
+
+
+def test_a_changed_input_replaces_all_its_old_bucket_files(rx, dumps, tmp_path, month):
+    path = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    extract([path], out)
+    assert sorted(p.parent.name for p in out.glob("comments/*/*.parquet")) == ["bucket=00000", "bucket=00003"]
+    rx.write_dump(path, [rx.comment("c99", "t3_b")])  # thread b -> bucket 1 only
+    report = extract([path], out)
+    assert [r.status for r in report.results] == ["done"]
+    assert sorted(p.parent.name for p in out.glob("comments/*/*.parquet")) == ["bucket=00001"]
+    assert rx.read_table(out).column("id").to_pylist() == ["c99"]
+
+
+def test_a_truncated_dump_keeps_lines_before_the_damage_and_fails_alone(rx, dumps, tmp_path, month):
+    lines = rx.many_comments(30000)
+    cut = rx.write_dump(dumps / "RC_2005-11.zst", lines)
+    whole = cut.read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    report = extract([dumps], out)
+    assert report.exit_code == 1
+    assert report.result("RC_2005-12.zst").status == "done"
+    failed = report.result("RC_2005-11.zst")
+    assert failed.status == "failed"
+    assert failed.message == (f"{cut.resolve()}: truncated zst data (the file ends inside a frame) at "
+                              f"compressed byte offset {len(whole) // 2}; the lines before the damage were kept")
+    import zstandard
+
+    prefix = zstandard.ZstdDecompressor(max_window_size=2**31).decompressobj().decompress(whole[: len(whole) // 2])
+    complete = prefix.count(b"\n")
+    assert 0 < complete < 30000
+    kept = rx.read_table(out)
+    kept_ids = [r["id"] for r in kept.to_pylist() if r["source"] == "RC_2005-11.zst"]
+    assert kept_ids == [f"c{i:x}" for i in range(complete)]
+    assert failed.stats["quarantined"] == ({"truncated": 1} if not prefix.endswith(b"\n") else {})
+    stats = json.loads((out / "stats/extract/RC_2005-11.zst.json").read_text())
+    assert (stats["status"], stats["good"]) == ("failed", complete)
+    assert not (out / "_ledger/extract/RC_2005-11.zst.json").exists()
+    again = extract([dumps], out)  # cron reruns: the damaged file is tried again, the good one skipped
+    assert [(r.name, r.status) for r in again.results] == [("RC_2005-11.zst", "failed"),
+                                                           ("RC_2005-12.zst", "skipped")]
+
+
+def test_missing_and_unknown_inputs_stop_the_run_before_any_output(rx, dumps, tmp_path, month):
+    good = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    with pytest.raises(InputError, match=r"RC_2099-01.zst: no such file"):
+        extract([good, dumps / "RC_2099-01.zst"], out)
+    fake = dumps / "RS_2005-12.zst"
+    fake.write_bytes(b"PK\x03\x04 a zip, not zstd")
+    with pytest.raises(InputError, match=r"RS_2005-12.zst: unknown format: the name says zst"):
+        extract([good, fake], out)
+    assert not out.exists()
+
+
+def test_undecidable_kind_and_duplicate_names_and_bucket_changes_are_errors(rx, dumps, tmp_path, month):
+    odd = rx.write_dump(dumps / "export.ndjson", [b'{"id": "x", "stuff": 1}'])
+    with pytest.raises(InputError, match=r"export.ndjson: cannot tell comments from submissions"):
+        extract([odd], tmp_path / "c1")
+    assert extract([odd], tmp_path / "c1", kind="comments").result("export.ndjson").stats[
+        "quarantined"] == {"missing_field:link_id": 1}
+    a = rx.write_dump(dumps / "a" / "RC_2005-12.zst", month)
+    b = rx.write_dump(dumps / "b" / "RC_2005-12.zst", month)
+    with pytest.raises(ConfigError, match=r"share the file name 'RC_2005-12.zst'"):
+        extract([a, b], tmp_path / "c2")
+    extract([a], tmp_path / "c3", buckets=8)
+    with pytest.raises(ConfigError, match=r"^--buckets: .* was created with 8 buckets"):
+        extract([a], tmp_path / "c3", buckets=16)
+
+
+def test_kind_is_sniffed_and_a_json_array_is_read(rx, dumps, tmp_path, month):
+    (dumps / "thread.json").write_bytes(b"[\n" + b",\n".join(month) + b"\n]\n")
+    (dumps / "posts.ndjson").write_bytes(rx.submission("17863") + b"\n")
+    (dumps / "LICENSE").write_text("not a dump")
+    report = extract([dumps], tmp_path / "corpus")
+    assert sorted((r.name, r.stats["kind"], r.stats["good"]) for r in report.results) == [
+        ("posts.ndjson", "submissions", 1), ("thread.json", "comments", 4)]
+    rows = rx.read_table(tmp_path / "corpus").select(["id", "line"]).to_pylist()
+    assert rows == [{"id": "c13", "line": 1}, {"id": "c14", "line": 2}, {"id": "c15", "line": 3},
+                    {"id": "c16", "line": 4}]
+
+
+def test_an_unwritable_output_is_one_error_and_publishes_nothing(rx, dumps, tmp_path, month, monkeypatch):
+    path = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    real_replace = os.replace
+
+    def read_only(src, dst):
+        if "comments" in str(dst):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(RdialError, match=r"^cannot write .*bucket=0000\d/RC_2005-12.zst.parquet: read-only file system$"):
+        extract([path], out)
+    monkeypatch.undo()
+    assert list(out.glob("comments/*/*")) == [] and not (out / "_staging").exists()
+    assert not (out / "_ledger/extract/RC_2005-12.zst.json").exists()
+
+
+def test_a_full_disk_while_writing_is_one_error(rx, dumps, tmp_path, month, monkeypatch):
+    path = rx.write_dump(dumps / "RC_2005-12.zst", month)
+
+    def full(self, table, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(RdialError, match=r"^cannot write .*RC_2005-12.zst.parquet: no space left on device$"):
+        extract([path], tmp_path / "corpus")
+    monkeypatch.undo()
+    assert list((tmp_path / "corpus").glob("comments/*/*")) == []
+
+
+def test_a_read_only_directory_stops_before_anything(rx, dumps, tmp_path, month):
+    path = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(RdialError, match=r"^cannot write .*file/corpus"):
+        extract([path], blocker / "corpus")
+
+
+def test_process_pool_gives_the_same_tables_as_one_worker(rx, dumps, tmp_path):
+    for i in range(3):
+        rx.write_dump(dumps / f"RC_2005-1{i}.zst", rx.many_comments(500 * (i + 1), start=i * 10000))
+    extract([dumps], tmp_path / "one", workers=1)
+    report = extract([dumps], tmp_path / "pool", workers=2)
+    assert [r.name for r in report.results] == ["RC_2005-12.zst", "RC_2005-11.zst", "RC_2005-10.zst"]
+    assert rx.read_table(tmp_path / "pool").equals(rx.read_table(tmp_path / "one"))
+
+
+def test_cli_exit_codes(rx, dumps, tmp_path, month, capsys):
+    good = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    out = tmp_path / "corpus"
+    assert main(["extract", str(good), "--out", str(out), "--buckets", "8", "--workers", "1",
+                 "--no-progress"]) == 0
+    assert "1 inputs (1 done, 0 skipped, 0 failed): 4 lines, 4 rows" in capsys.readouterr().out
+    cut = rx.write_dump(dumps / "RC_2005-11.zst", rx.many_comments(5000))
+    cut.write_bytes(cut.read_bytes()[:-100])
+    assert main(["extract", str(dumps), "--out", str(out), "--no-progress"]) == 1
+    captured = capsys.readouterr().out
+    assert "rdial extract: RC_2005-11.zst: " in captured and "truncated zst data" in captured
+    assert main(["extract", str(dumps / "nope.zst"), "--out", str(out)]) == 2
+    assert "rdial: error: " in capsys.readouterr().err
+    assert main(["extract", str(good), "--out", str(out), "--workers", "0"]) == 2
+    assert "rdial: error: --workers: must be at least 1" in capsys.readouterr().err
