@@ -87,7 +87,7 @@ def dialogpt_normalize_expr(text: pl.Expr) -> pl.Expr:
     for ch in _PUNCT_RUN_CHARS:
         txt = txt.str.replace_all(re.escape(ch) + "{4,}", ch * 3)
     return (txt.str.extract_all(TOKEN_PATTERN).list.join(" ")
-            .str.replace_all(" +", " ").str.strip_chars(" "))
+            .str.replace_all(" {2,}", " ").str.strip_chars(" "))  # phone tokens hold spaces
 
 
 def minimal_word_count(text: str) -> int:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from rdial.filter.normalize import URL, dialogpt_normalize_expr, minimal_word_count_expr
 from rdial.filter.presets import FilterSettings
@@ -34,6 +36,27 @@ def words_alternation(words: list[str]) -> str:
     """A regex matching any of `words` as whole words (flashtext's boundary: not [A-Za-z0-9_])."""
     body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
     return rf"(?i)(?:^|[^A-Za-z0-9_])(?:{body})(?:[^A-Za-z0-9_]|$)"
+
+
+def repeated_runs(tokens: pl.Series, run: int) -> pl.Series:
+    """Per list: does it hold `run` identical consecutive tokens? (one pass over all tokens)
+
+    Shifting inside `list.eval` runs per list; comparing the flat token column with itself
+    shifted, then masking positions too close to their list's start, is one vectorised pass.
+    """
+    arr = tokens.rechunk().to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    offsets = arr.offsets.to_numpy().astype(np.int64)
+    offsets = offsets - offsets[0]
+    flat = pl.Series(arr.flatten())
+    same = np.ones(len(flat), dtype=bool)
+    for k in range(1, run):
+        same &= (flat == flat.shift(k)).fill_null(False).to_numpy()
+    starts = np.repeat(offsets[:-1], np.diff(offsets))
+    same &= (np.arange(len(flat)) - starts) >= run - 1
+    cum = np.concatenate([[0], np.cumsum(same)])
+    return pl.Series((cum[offsets[1:]] - cum[offsets[:-1]]) > 0)
 
 
 class ChainRules:
@@ -75,11 +98,13 @@ class ChainRules:
         weights = offensive.list.eval(pl.when(E).then(0.0).otherwise(1.0).cast(pl.Float32))
         nwords = pl.col("norm_texts").list.eval(
             (E.str.count_matches(" ") + (E != "").cast(pl.UInt32)).cast(pl.Int64))
-        return df.with_columns(
+        df = df.with_columns(
             weights.alias("turn_weights"),
             nwords.alias("_nwords"),
             pl.col("norm_texts").list.last().fill_null("").alias("_tgt"),
         )
+        tokens = df.select(self._target_tokens()).to_series()
+        return df.with_columns(repeated_runs(tokens, self.s.repetition_run).alias("_repeats"))
 
     # --- the rules ------------------------------------------------------------------------
     def _any_turn(self, pattern: str, literal: bool = False) -> pl.Expr:
@@ -104,10 +129,6 @@ class ChainRules:
         if s.count_weight_tokens:  # DialoGPT's line: a weight per turn and an EOS between turns
             total = total + n + (n - 1)
         url = URL if s.normalize == "dialogpt" else f"(?i)http|{URL}"
-        run = s.repetition_run
-        same = pl.lit(True)
-        for k in range(1, run):
-            same = same & (E == E.shift(k))
         markup = "[" + "".join(re.escape(c) for c in s.markup_chars) + "]"
         return {
             "bad_subreddit": subreddit.is_in(self.blocked) if self.blocked else pl.lit(False),
@@ -124,7 +145,7 @@ class ChainRules:
             "url": self._scoped(url, s.url_scope, literal=s.normalize == "dialogpt"),
             "markup": self._scoped(markup, s.markup_scope) if s.markup_chars else pl.lit(False),
             "shouting": self._any_turn(rf"[A-Z]{{{s.shouting_caps},}}"),
-            "repetition": self._target_tokens().list.eval(same).list.any(),
+            "repetition": pl.col("_repeats"),
             "no_common_word": (~pl.col("_tgt").str.to_lowercase().str.contains(
                 r"(?:^| )(?:" + "|".join(re.escape(w) for w in self.common) + r")(?: |$)")
                 if self.common else pl.lit(False)),
@@ -140,4 +161,4 @@ class ChainRules:
         df = df.with_columns(reason.alias("reason"))
         if self.s.output_text == "normalized":
             df = df.with_columns(pl.col("norm_texts").alias("turn_texts"))
-        return df.drop("_nwords", "_long_target")
+        return df.drop("_nwords", "_long_target", "_repeats")

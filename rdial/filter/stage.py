@@ -36,6 +36,7 @@ from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks
 from rdial.filter import blandness, duplicates
+from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
 from rdial.filter.rules import ChainRules
 from rdial.filter.shards import ParquetShardWriter
@@ -151,6 +152,7 @@ def read_chains(path: Path) -> pl.DataFrame:
 
 def judge_bucket(task: BucketTask) -> dict:
     """Step 1: local rules, split, and the spills for the corpus-wide rules."""
+    reset_peak()
     s = task.settings
     judged = ChainRules(s).apply(read_chains(task.chains))
     judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
@@ -166,7 +168,7 @@ def judge_bucket(task: BucketTask) -> dict:
     out = pass1_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
     judged.drop("norm_texts").write_parquet(out)
-    return {"bucket": task.bucket, "chains": judged.height}
+    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb()}
 
 
 @dataclass
@@ -182,6 +184,7 @@ class PartTask:
 
 def reduce_part(task: PartTask) -> dict:
     """Step 2: exact totals of one partition -> common trigrams, later copies of dialogues."""
+    reset_peak()
     out = {}
     if "bland" in task.settings.rules:
         common = blandness.common_trigrams(PartitionSpill(task.work / "trigrams", task.parts),
@@ -196,11 +199,13 @@ def reduce_part(task: PartTask) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         later.write_parquet(path)
         out["duplicates"] = later.height
+    out["peak_rss_mb"] = peak_mb()
     return out
 
 
 def finish_bucket(task: BucketTask) -> dict:
     """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
+    reset_peak()
     s = task.settings
     df = pl.read_parquet(pass1_path(task.work, task.bucket))
     drops = {}
@@ -218,7 +223,7 @@ def finish_bucket(task: BucketTask) -> dict:
     out = final_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.write_parquet(out)
-    return {"bucket": task.bucket}
+    return {"bucket": task.bucket, "peak_rss_mb": peak_mb()}
 
 
 # --- the stage ------------------------------------------------------------------------------
@@ -245,6 +250,11 @@ def _run(fn, tasks, cfg: FilterConfig, desc: str) -> tuple[list, list[TaskFailur
     return results, failures
 
 
+def _max_peak(results: list) -> float | None:
+    peaks = [r["peak_rss_mb"] for r in results if isinstance(r, dict) and r.get("peak_rss_mb")]
+    return max(peaks) if peaks else None
+
+
 def run_filter(cfg: FilterConfig) -> FilterReport:
     corpus = Corpus.open(cfg.corpus)
     settings = load_filter_settings(cfg.preset, cfg.config)
@@ -258,7 +268,8 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     work.mkdir(parents=True)
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions)
              for b, p in buckets]
-    _, failures = _run(judge_bucket, tasks, cfg, "judging chains")
+    results, failures = _run(judge_bucket, tasks, cfg, "judging chains")
+    peaks = {"judge": _max_peak(results)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
     global_stats = {}
@@ -267,19 +278,22 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
         results, part_failures = _run(reduce_part, parts, cfg, "corpus-wide counts")
         if part_failures:  # without every partition the global rules would be wrong: stop
             raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
+        peaks["corpus_counts"] = _max_peak(results)
         for r in results:
             for k, v in r.items():
-                global_stats[k] = global_stats.get(k, 0) + v
-        _, more = _run(finish_bucket, tasks, cfg, "corpus-wide rules")
+                if k != "peak_rss_mb":
+                    global_stats[k] = global_stats.get(k, 0) + v
+        results, more = _run(finish_bucket, tasks, cfg, "corpus-wide rules")
+        peaks["corpus_rules"] = _max_peak(results)
         failures += more
         failed |= {f.task.bucket for f in more}
         tasks = [t for t in tasks if t.bucket not in failed]
         done = {t.bucket: final_path(work, t.bucket) for t in tasks}
     else:
         done = {t.bucket: pass1_path(work, t.bucket) for t in tasks}
-    stats = publish(corpus, cfg, settings, done)
-    stats.update(global_stats)
-    stats.update({"failed_buckets": sorted(failed), "seconds": round(time.time() - started, 3)})
+    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks)
+    stats = publish(corpus, cfg, settings, done, extra)
+    stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     shutil.rmtree(work, ignore_errors=True)
     with contextlib.suppress(OSError):
@@ -288,7 +302,7 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
 
 
 def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
-            files: dict[int, Path]) -> dict:
+            files: dict[int, Path], extra: dict) -> dict:
     """Step 4: stream every bucket's chains into new shard (and reject) directories, swap them in."""
     tmp_shards = temporary_name(corpus.shards_dir)
     tmp_rejects = temporary_name(corpus.root / "rejects")
@@ -316,6 +330,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
     stats = summarize(counts)
     stats["preset"] = settings.preset
     stats["files"] = {s: len(w.files) for s, w in writers.items()}
+    stats.update(extra)
     _write_json(tmp_shards / "stats.json", stats)
     _write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
     replace_dir(tmp_shards, corpus.shards_dir)
