@@ -27,9 +27,11 @@ from rdial.publish import explain_os_error, temporary_name
 
 
 class QuarantineWriter:
-    def __init__(self, final: Path):
+    def __init__(self, final: Path, staging: Path | None = None):
+        """`staging`: a directory for the temporary file (same file system as `final`), so that
+        a killed run's leftovers go away with it; by default a temporary name beside `final`."""
         self.final = Path(final)
-        self.tmp = temporary_name(self.final)
+        self.tmp = Path(staging) / self.final.name if staging else temporary_name(self.final)
         self.counts: dict[str, int] = {}
         self._fh = None
 
@@ -70,6 +72,7 @@ class QuarantineWriter:
         self.close()
         try:
             if self.tmp.exists():
+                self.final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.tmp, self.final)
                 return str(self.final)
             if self.final.exists():

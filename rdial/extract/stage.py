@@ -255,7 +255,7 @@ def extract_input(task: InputTask) -> InputResult:
     corpus = Corpus(root=task.corpus_root, buckets=task.buckets)
     staging = staging_dir(corpus, task.name)
     shutil.rmtree(staging, ignore_errors=True)  # leftovers of a killed run
-    quarantine = QuarantineWriter(corpus.quarantine_dir / f"{task.name}.jsonl")
+    quarantine = QuarantineWriter(corpus.quarantine_dir / f"{task.name}.jsonl", staging / "quarantine")
     spec = SPECS[task.kind]
     writer = BucketedParquetWriter(corpus, spec.kind, f"{task.name}.parquet", staging,
                                    schema=spec.table_schema, buffer_bytes=task.buffer_bytes)

@@ -112,6 +112,6 @@ class Helpers:
     published_files = staticmethod(published_files)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def rx() -> Helpers:
     return Helpers()
