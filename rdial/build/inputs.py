@@ -16,7 +16,6 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rdial import schema
 from rdial.corpus import Corpus
@@ -30,30 +29,40 @@ class BucketInputs:
     files: list[Path]                 # every file read, comments first
 
 
-def read_table(path: Path, contract: pa.Schema) -> pa.Table:
-    """One Parquet file, cast to `contract`. ParquetFile (not read_table) so that the
-    `bucket=NNNNN` directory is not turned into a hive partition column."""
+def polars_schema(contract: pa.Schema) -> pl.Schema:
+    return pl.DataFrame(contract.empty_table()).schema
+
+
+def read_frame(path: Path, contract: pa.Schema) -> pl.DataFrame:
+    """One Parquet file as a DataFrame with exactly the `contract` columns and types.
+
+    polars reads it (about 3x faster than pyarrow + conversion here); no hive partitioning, so
+    the `bucket=NNNNN` directory does not become a column, and no globbing of the name.
+    """
     try:
-        table = pq.ParquetFile(path).read(columns=None)
-    except (OSError, pa.ArrowException) as exc:
+        frame = pl.read_parquet(path, hive_partitioning=False, glob=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"{path}: cannot read Parquet file: {exc}") from exc
-    missing = [name for name in contract.names if name not in table.column_names]
+    missing = [name for name in contract.names if name not in frame.columns]
     if missing:
         raise InputError(f"{path}: column {missing[0]!r} missing (expected the {contract.names} "
                          f"of rdial.schema; rerun `rdial extract` for this input)")
-    table = table.select(contract.names)
-    try:
-        return table.cast(contract)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        bad = next((f.name for f in contract if table.schema.field(f.name).type != f.type), "?")
-        raise InputError(f"{path}: column {bad!r} has type {table.schema.field(bad).type}, "
-                         f"expected {contract.field(bad).type}: {exc}") from exc
+    wanted = polars_schema(contract)
+    for name, dtype in wanted.items():
+        if frame.schema[name] != dtype:
+            try:
+                frame = frame.with_columns(pl.col(name).cast(dtype, strict=True))
+            except pl.exceptions.PolarsError as exc:
+                raise InputError(f"{path}: column {name!r} has type {frame.schema[name]}, "
+                                 f"expected {dtype}: {exc}") from exc
+    return frame.select(wanted.names())
 
 
 def read_files(paths: list[Path], contract: pa.Schema) -> pl.DataFrame:
-    tables = [read_table(p, contract) for p in paths]
-    table = pa.concat_tables(tables) if tables else contract.empty_table()
-    return pl.from_arrow(table, rechunk=True)  # type: ignore[return-value]
+    frames = [read_frame(p, contract) for p in paths]
+    if not frames:
+        return pl.DataFrame(schema=polars_schema(contract))
+    return pl.concat(frames, rechunk=True)
 
 
 def bucket_inputs(corpus: Corpus, bucket: int) -> tuple[list[Path], list[Path]]:

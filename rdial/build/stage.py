@@ -258,7 +258,9 @@ def build_bucket(task: BucketTask) -> dict:
     corpus = Corpus(root=task.root, buckets=0)
     final = corpus.chains_file(task.bucket)
     with atomic_path(final) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP)
+        # dictionaries only where values repeat (texts and ids rarely do): half the write time
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP,
+                       use_dictionary=["link_id", "subreddit"])
     Ledger(task.root, STAGE).record(task.key, task.fingerprint,
                                     outputs=[str(final.relative_to(task.root))], stats=stats)
     return stats
