@@ -319,90 +319,103 @@ class SynthGenerator:
         """RC lines in chunks of CHUNK; fills `planted` (id lists) as it goes."""
         rng = self.rng(plan.index, 3)
         factories = [CommentFactory(ERAS[e]) for e in ERA_NAMES]
-        encoders = [ERAS[e].encode for e in ERA_NAMES]
         kept: dict[int, dict] = {}
         dup_sources = set(plan.emit[plan.is_dup].tolist())
         for a in range(0, len(plan.emit), CHUNK):
             nodes = plan.emit[a:a + CHUNK]
             dups = plan.is_dup[a:a + CHUNK]
-            bodies = self.text.bodies(rng, int((~dups).sum()), plan.feature[nodes[~dups]])
-            rand = rng.integers(0, 1 << 30, len(nodes)).tolist()
-            col = self._columns(plan, nodes)
+            fresh = nodes[~dups]
+            bodies = self.text.bodies(rng, len(fresh), plan.feature[fresh])
+            rand = rng.integers(0, 1 << 30, len(fresh))
+            records = self._fresh_records(plan, fresh, bodies, rand, factories, planted)
             lines = []
-            b = 0
-            for i, (node, dup) in enumerate(zip(nodes.tolist(), dups.tolist())):
-                era = col["era"][i]
+            fresh_iter = iter(zip(fresh.tolist(), records))
+            for node, dup, bump in zip(nodes.tolist(), dups.tolist(),
+                                       (1 + np.arange(a, a + len(nodes)) % 7).tolist()):
                 if dup:
                     rec = dict(kept[node])
                     rec["retrieved_on"] += 86400 * 30
-                    rec["score"] = rec["score"] + 1 + rand[i] % 7
+                    rec["score"] += bump
                     if "ups" in rec:
                         rec["ups"] = rec["score"]
                     planted["duplicates"].append(rec["id"])
                 else:
-                    rec = self._comment(col, i, bodies[b], rand[i], factories[era], planted)
-                    b += 1
+                    node, rec = next(fresh_iter)
                     if node in dup_sources:
                         kept[node] = rec
-                lines.append(encoders[era](rec))
+                lines.append(ERAS[ERA_NAMES[plan.line_era[node]]].encode(rec))
             yield lines
 
-    def _columns(self, plan: MonthPlan, nodes: np.ndarray) -> dict[str, list]:
-        """Per-line values of one chunk as Python lists (no numpy scalars in the line loop)."""
+    def _fresh_records(self, plan: MonthPlan, nodes: np.ndarray, bodies: list[str],
+                       rand: np.ndarray, factories: list, planted: dict) -> list[dict]:
+        """Records of first-time lines, built column-wise, era by era, in `nodes` order."""
         table = self.table
         p = plan.parent[nodes]
         ids = plan.id_strings(nodes)
         pids = plan.id_strings(np.maximum(p, 0))
-        groups = plan.group[nodes].tolist()
-        parent_id = ["t1_" + q if pp >= 0 else plan.root_parent[g]
-                     for q, pp, g in zip(pids, p.tolist(), groups)]
+        parent_ids = ["t1_" + q if pp >= 0 else plan.root_parent[g]
+                      for q, pp, g in zip(pids, p.tolist(), plan.group[nodes].tolist())]
         thread = plan.thread[nodes].tolist()
+        subs = [table.subreddits[t] for t in thread]
+        kind = plan.kind[nodes]
+        authors = [self.authors[x] for x in plan.author[nodes].tolist()]
+        distinguished = [None] * len(nodes)
+        stickied = [False] * len(nodes)
+        self._special_authors(kind, rand, p, subs, authors, bodies, distinguished, stickied)
+        self._note_planted(plan, nodes, ids, kind, planted)
         era = plan.line_era[nodes]
         time = plan.time[nodes]
         base = np.array([RETRIEVAL_BASE.get(e, 0) for e in ERA_NAMES])[era]
         lag = np.array([RETRIEVAL_LAG.get(e, 0) for e in ERA_NAMES])[era]
         retrieved = np.where(base > 0, base + (time - plan.start) // 1000, time + lag)
-        return {
-            "id": ids, "parent_id": parent_id, "era": era.tolist(), "time": time.tolist(),
-            "retrieved": retrieved.tolist(),
-            "link_id": ["t3_" + table.link_ids[t] for t in thread],
-            "subreddit": [table.subreddits[t] for t in thread],
-            "slug": [table.slugs[t] for t in thread],
-            "op": [table.authors[t] for t in thread],
-            "author": [self.authors[x] for x in plan.author[nodes].tolist()],
-            "kind": plan.kind[nodes].tolist(), "feature": plan.feature[nodes].tolist(),
-            "score": plan.score[nodes].tolist(), "top": (p < 0).tolist(),
-        }
+        op = [table.authors[t] for t in thread]
+        cols = dict(
+            ids=ids, link_ids=["t3_" + table.link_ids[t] for t in thread], parent_ids=parent_ids,
+            authors=authors, bodies=bodies, subreddits=subs, created=time.tolist(),
+            scores=plan.score[nodes].tolist(), retrieved=retrieved.tolist(),
+            slugs=[table.slugs[t] for t in thread], distinguished=distinguished,
+            stickied=stickied, controversiality=(rand % 29 == 0).astype(int).tolist(),
+            is_submitter=[x == y for x, y in zip(authors, op)])
+        eras_here = np.unique(era).tolist()
+        if len(eras_here) == 1:
+            f = factories[eras_here[0]]
+            return f.records(f.columns(**cols))
+        out: list = [None] * len(nodes)
+        for e in eras_here:
+            rows = np.flatnonzero(era == e).tolist()
+            f = factories[e]
+            part = f.records(f.columns(**{k: [v[i] for i in rows] for k, v in cols.items()}))
+            for i, rec in zip(rows, part):
+                out[i] = rec
+        return out
 
-    def _comment(self, col: dict, i: int, body: str, r: int, factory, planted) -> dict:
-        kind = col["kind"][i]
-        author = col["author"][i]
-        sub = col["subreddit"][i]
-        cid = col["id"][i]
-        distinguished, stickied = None, False
-        if kind == DELETED:
-            author, body = "[deleted]", "[deleted]"
-        elif kind == REMOVED:
-            author, body = "[deleted]", "[removed]"
-        elif kind == AUTHOR_GONE:
-            author = "[deleted]"
-        elif kind == BOT:
-            author = BOT_AUTHORS[r % len(BOT_AUTHORS)]
-            body = BOT_BODIES[r % len(BOT_BODIES)].format(
-                sub=sub, word=self.text.words[r % len(self.text.words)], text=body)
-            if author == "AutoModerator":
-                distinguished, stickied = "moderator", col["top"][i]
-        if kind:
-            planted[KIND_NAMES[kind]].append(cid)
-        f = col["feature"][i]
-        if f >= 0:
-            planted[FEATURES[f]].append(cid)
-        return factory.make(
-            id=cid, link_id=col["link_id"][i], parent_id=col["parent_id"][i], author=author,
-            body=body, subreddit=sub, created=col["time"][i], score=col["score"][i],
-            retrieved_on=col["retrieved"][i], slug=col["slug"][i], distinguished=distinguished,
-            stickied=stickied, controversiality=int(r % 29 == 0),
-            is_submitter=author == col["op"][i])
+    def _special_authors(self, kind, rand, parent, subs, authors, bodies, distinguished,
+                         stickied) -> None:
+        """Deleted, removed, author-gone and bot lines (a few %): edit their columns in place."""
+        words = self.text.words
+        for i in np.flatnonzero(kind != PLAIN).tolist():
+            k = kind[i]
+            if k == DELETED:
+                authors[i], bodies[i] = "[deleted]", "[deleted]"
+            elif k == REMOVED:
+                authors[i], bodies[i] = "[deleted]", "[removed]"
+            elif k == AUTHOR_GONE:
+                authors[i] = "[deleted]"
+            elif k == BOT:
+                r = int(rand[i])
+                authors[i] = BOT_AUTHORS[r % len(BOT_AUTHORS)]
+                bodies[i] = BOT_BODIES[r % len(BOT_BODIES)].format(
+                    sub=subs[i], word=words[r % len(words)], text=bodies[i])
+                if authors[i] == "AutoModerator":
+                    distinguished[i], stickied[i] = "moderator", bool(parent[i] < 0)
+
+    @staticmethod
+    def _note_planted(plan: MonthPlan, nodes, ids: list[str], kind, planted: dict) -> None:
+        for code, name in KIND_NAMES.items():
+            planted[name].extend(ids[i] for i in np.flatnonzero(kind == code).tolist())
+        feature = plan.feature[nodes]
+        for f, name in enumerate(FEATURES):
+            planted[name].extend(ids[i] for i in np.flatnonzero(feature == f).tolist())
 
     def submission_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
         """RS lines (threads created this month, in time order) in chunks of CHUNK."""

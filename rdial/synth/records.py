@@ -2,7 +2,8 @@
 
     from rdial.synth.records import CommentFactory
     from rdial.synth.eras import ERAS
-    CommentFactory(ERAS["2005"]).make(id="c13", link_id="t3_17863", parent_id="t3_17863", ...)
+    f = CommentFactory(ERAS["2005"])
+    rows = f.records(f.columns(ids=["c13"], link_ids=["t3_17863"], parent_ids=["t3_17863"], ...))
 
 Only the keys the era's template has are set, so a 2005 line keeps exactly its 18 keys and a
 2024 line its 71 (66 when the author is gone, as in the real files).
@@ -11,6 +12,7 @@ Only the keys the era's template has are set, so a 2005 line keeps exactly its 1
 from __future__ import annotations
 
 import functools
+import itertools
 
 from rdial.synth.eras import DELETED_AUTHOR_DROPS, EraSchema
 
@@ -40,67 +42,69 @@ def author_fullname(author: str) -> str:
 
 
 class CommentFactory:
-    """Builds comment records for one era; `make` is called once per line, so it stays flat."""
+    """Builds comment records for one era from columns (one list per JSON key).
+
+    `records(cols)` zips the era's keys with the given columns (static keys repeat the template
+    value), so the per-line Python work is one dict construction.
+    """
 
     def __init__(self, era: EraSchema) -> None:
         self.era = era
-        t = era.comment
-        self.template = t
-        self.has = {k: (k in t) for k in (
-            "name", "created", "permalink", "updated_on", "_meta", "author_fullname",
-            "author_created_utc", "ups", "stickied", "subreddit_name_prefixed", "collapsed",
-            "collapsed_reason_code", "is_submitter", "downs")}
-        self.drops = [k for k in DELETED_AUTHOR_DROPS if k in t]
-        self.created_type = type(t.get("created")) if t.get("created") is not None else float
+        self.template = era.comment
+        self.keys = list(self.template)
+        self.drops = [k for k in DELETED_AUTHOR_DROPS if k in self.template]
+        created = self.template.get("created")
+        self.created_type = type(created) if created is not None else float
 
-    def make(self, *, id: str, link_id: str, parent_id: str, author: str, body: str,
-             subreddit: str, created: int, score: int, retrieved_on: int, slug: str,
-             distinguished: str | None = None, stickied: bool = False,
-             controversiality: int = 0, is_submitter: bool = False) -> dict:
-        rec = dict(self.template)
-        has = self.has
-        rec["id"] = id
-        rec["link_id"] = link_id
-        rec["parent_id"] = parent_id
-        rec["author"] = author
-        rec["body"] = body
-        rec["subreddit"] = subreddit
-        rec["subreddit_id"] = subreddit_id(subreddit)
-        rec["created_utc"] = self.era.stamp(created)
-        rec["score"] = score
-        rec["retrieved_on"] = retrieved_on
-        rec["distinguished"] = distinguished
-        rec["controversiality"] = controversiality
-        if has["ups"]:
-            rec["ups"] = score
-        if has["stickied"]:
-            rec["stickied"] = stickied
-        if has["name"]:
-            rec["name"] = "t1_" + id
-        if has["created"]:
-            rec["created"] = self.created_type(created)
-        if has["permalink"]:
-            rec["permalink"] = f"/r/{subreddit}/comments/{link_id[3:]}/{slug}/{id}/"
-        if has["subreddit_name_prefixed"]:
-            rec["subreddit_name_prefixed"] = "r/" + subreddit
-        if has["updated_on"]:
-            rec["updated_on"] = retrieved_on + 15
-        if has["_meta"]:
-            rec["_meta"] = {"retrieved_2nd_on": retrieved_on + 129594}
-        if has["is_submitter"]:
-            rec["is_submitter"] = is_submitter
-        if author == "[deleted]":
-            for k in self.drops:
-                del rec[k]
-            if has["collapsed_reason_code"] and body in ("[deleted]", "[removed]"):
-                rec["collapsed"] = True
-                rec["collapsed_reason_code"] = "DELETED"
-        else:
-            if has["author_fullname"]:
-                rec["author_fullname"] = author_fullname(author)
-            if has["author_created_utc"]:
-                rec["author_created_utc"] = 1100000000 + hash_small(author)
-        return rec
+    def columns(self, *, ids: list[str], link_ids: list[str], parent_ids: list[str],
+                authors: list[str], bodies: list[str], subreddits: list[str],
+                created: list[int], scores: list[int], retrieved: list[int], slugs: list[str],
+                distinguished: list, stickied: list[bool], controversiality: list[int],
+                is_submitter: list[bool]) -> dict[str, list]:
+        """Every dynamic key this era has, as a column."""
+        t = self.template
+        stamp = self.era.stamp
+        cols = {"id": ids, "link_id": link_ids, "parent_id": parent_ids, "author": authors,
+                "body": bodies, "subreddit": subreddits,
+                "subreddit_id": [subreddit_id(x) for x in subreddits],
+                "created_utc": [stamp(x) for x in created], "score": scores,
+                "retrieved_on": retrieved, "distinguished": distinguished,
+                "controversiality": controversiality}
+        optional = {
+            "ups": lambda: scores,
+            "stickied": lambda: stickied,
+            "name": lambda: ["t1_" + x for x in ids],
+            "created": lambda: [self.created_type(x) for x in created],
+            "permalink": lambda: [f"/r/{s}/comments/{l[3:]}/{g}/{i}/" for s, l, g, i
+                                  in zip(subreddits, link_ids, slugs, ids)],
+            "subreddit_name_prefixed": lambda: ["r/" + x for x in subreddits],
+            "updated_on": lambda: [x + 15 for x in retrieved],
+            "_meta": lambda: [{"retrieved_2nd_on": x + 129594} for x in retrieved],
+            "is_submitter": lambda: is_submitter,
+            "author_fullname": lambda: [author_fullname(a) for a in authors],
+            "author_created_utc": lambda: [1100000000 + hash_small(a) for a in authors],
+        }
+        for key, make in optional.items():
+            if key in t:
+                cols[key] = make()
+        return cols
+
+    def records(self, cols: dict[str, list]) -> list[dict]:
+        keys = self.keys
+        columns = [cols[k] if k in cols else itertools.repeat(self.template[k]) for k in keys]
+        out = [dict(zip(keys, row)) for row in zip(*columns)]
+        for rec in out:
+            if rec["author"] == "[deleted]":
+                self._author_gone(rec)
+        return out
+
+    def _author_gone(self, rec: dict) -> None:
+        """Real 2019+ records of a deleted account lack the author_* details."""
+        for k in self.drops:
+            del rec[k]
+        if "collapsed_reason_code" in rec and rec["body"] in ("[deleted]", "[removed]"):
+            rec["collapsed"] = True
+            rec["collapsed_reason_code"] = "DELETED"
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -124,9 +124,33 @@ TEMPLATES = [
     "I'm R A about D N", "you M V it Pr D N", "D N Vd R A", "P V that , R", "source ?",
     "P Vd D N C P Vd D N", "it was A", "good N", "I Vd D N X and P Vd it",
 ]
-_SLOT_NAMES = set(SLOTS)
-_TEMPLATES = [tuple(t.split()) for t in TEMPLATES]
-QUESTION = [t[-1] == "?" for t in _TEMPLATES]
+
+
+class SentenceTemplate:
+    """A template compiled to a format string: "D N is R A" -> "{} {} is {} {}." (+ slot list)."""
+
+    def __init__(self, spec: str) -> None:
+        parts = spec.split()
+        self.slots = [p for p in parts if p in SLOTS]
+        self.first_is_slot = parts[0] in SLOTS
+        words: list[str] = []
+        for p in parts:
+            if p in SLOTS:
+                words.append("{}")
+            elif p == ",":
+                words[-1] += ","
+            elif p != "?":
+                words.append(p)
+        text = " ".join(words)
+        if not self.first_is_slot:
+            text = text[:1].upper() + text[1:]
+        self.fmt = text + ("?" if parts[-1] == "?" else ".")
+
+
+_TEMPLATES = [SentenceTemplate(t) for t in TEMPLATES]
+_SLOT_WORDS = {k: np.array(v, dtype=object) for k, v in SLOTS.items()}
+_SLOT_WORDS_CAP = {k: np.array([w[:1].upper() + w[1:] for w in v], dtype=object)
+                   for k, v in SLOTS.items()}
 
 # Features a body may carry; the order is the order of the columns in `plant_mask`.
 FEATURES = ("url", "quote", "shouting", "long_word", "unicode", "newlines", "repetition",
@@ -159,27 +183,29 @@ class BodyMaker:
         return np.where(feat < len(FEATURES), feat, -1).astype(np.int8)
 
     def sentences(self, rng: np.random.Generator, k: int) -> list[str]:
-        """`k` capitalised, punctuated sentences."""
-        tpl = rng.integers(0, len(_TEMPLATES), k).tolist()
-        picks = (rng.random((k, 12)) ** 1.7).tolist()      # skew towards each list's head
-        bang = (rng.random(k) < 0.06).tolist()
-        out = []
-        for t, u, b in zip(tpl, picks, bang):
-            words = []
-            for j, slot in enumerate(_TEMPLATES[t]):
-                if slot in _SLOT_NAMES:
-                    cat = SLOTS[slot]
-                    words.append(cat[int(u[j] * len(cat))])
-                elif slot == "?":
-                    continue
-                elif slot == ",":
-                    words[-1] += ","
-                else:
-                    words.append(slot)
-            text = " ".join(words)
-            mark = "?" if QUESTION[t] else ("!" if b else ".")
-            out.append(text[:1].upper() + text[1:] + mark)
-        return out
+        """`k` capitalised, punctuated sentences; filled template by template, in numpy."""
+        tpl = rng.integers(0, len(_TEMPLATES), k)
+        order = np.argsort(tpl, kind="stable")
+        out = np.empty(k, dtype=object)
+        pos = 0
+        for t, count in enumerate(np.bincount(tpl, minlength=len(_TEMPLATES)).tolist()):
+            if count == 0:
+                continue
+            rows = order[pos:pos + count]
+            pos += count
+            template = _TEMPLATES[t]
+            columns = []
+            for j, slot in enumerate(template.slots):
+                words = (_SLOT_WORDS_CAP if j == 0 and template.first_is_slot else _SLOT_WORDS)[slot]
+                # u**1.7 skews choices towards the head of each list (Zipf-like word use)
+                idx = (rng.random(count) ** 1.7 * len(words)).astype(np.int64)
+                columns.append(words[idx].tolist())
+            out[rows] = list(map(template.fmt.format, *columns)) if columns else [template.fmt] * count
+        sentences = out.tolist()
+        for i in np.flatnonzero(rng.random(k) < 0.06).tolist():
+            if sentences[i].endswith("."):
+                sentences[i] = sentences[i][:-1] + "!"
+        return sentences
 
     def bodies(self, rng: np.random.Generator, n: int, features: np.ndarray | None = None
                ) -> list[str]:
