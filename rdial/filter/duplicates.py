@@ -7,7 +7,8 @@ The first copy is kept; "first" is corpus order (bucket, then row), so a rerun k
 one. Like blandness it runs in three steps over hash partitions (spill.py): each bucket spills
 (h1, h2, bucket, row) for the chains that pass the per-chain rules, where h1/h2 are two 64-bit
 hashes of the dialogue (128 bits: a false duplicate is out of reach at any corpus size); each
-partition finds every (bucket, row) that is not the first of its key; each bucket then drops them.
+partition finds every (bucket, row) that is not the first of its key; each bucket then drops
+them (the list of later copies is small: one row per duplicate).
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def later_copies(spill: PartitionSpill, part: int) -> pl.DataFrame:
     return ranked.filter(pl.col("_rank") > 1).select("bucket", "row").collect()
 
 
-def duplicate_rows(paths: list[Path], bucket: int) -> pl.Series:
-    """The rows of `bucket` that are later copies, from every partition's result file."""
+def load_later(paths: list[Path]) -> pl.DataFrame:
+    """(bucket, row) of every later copy, from every partition's result file."""
     files = [p for p in paths if p.exists()]
     if not files:
-        return pl.Series("row", [], dtype=pl.Int64)
-    return pl.scan_parquet(files).filter(pl.col("bucket") == bucket).collect()["row"]
+        return pl.DataFrame(schema={"bucket": pl.Int32, "row": pl.Int64})
+    return pl.read_parquet(files)

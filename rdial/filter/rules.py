@@ -23,7 +23,6 @@ import re
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from rdial.filter.normalize import URL, dialogpt_normalize_expr, minimal_word_count_expr
 from rdial.filter.presets import FilterSettings
@@ -44,12 +43,9 @@ def repeated_runs(tokens: pl.Series, run: int) -> pl.Series:
     Shifting inside `list.eval` runs per list; comparing the flat token column with itself
     shifted, then masking positions too close to their list's start, is one vectorised pass.
     """
-    arr = tokens.rechunk().to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    offsets = offsets - offsets[0]
-    flat = pl.Series(arr.flatten())
+    lengths = tokens.list.len().fill_null(0).to_numpy().astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    flat = tokens.explode(empty_as_null=False, keep_nulls=False)
     same = np.ones(len(flat), dtype=bool)
     for k in range(1, run):
         same &= (flat == flat.shift(k)).fill_null(False).to_numpy()

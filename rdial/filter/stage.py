@@ -8,9 +8,9 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
      split (splits.py); spill target trigrams and dialogue hashes of the passing chains for the
      corpus-wide rules;
   2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
-  3. per bucket: mark duplicates and bland targets;
-  4. in bucket order: stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet
-     (shards.py) and, with keep_rejects, the dropped ones into rejects/ with their `reason`.
+  3. in bucket order, one bucket in memory at a time: mark duplicates and bland targets, then
+     stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet (shards.py) and,
+     with keep_rejects, the dropped ones into rejects/ with their `reason` and `split`.
 Scratch files live in CORPUS/_work/filter and go when the run ends. The new shards/ (with its
 config.json and stats.json) is written beside the old one and swapped in at the end, so a killed
 run leaves the previous shards intact and a rerun gives the same files. A bucket that fails is
@@ -130,10 +130,6 @@ def pass1_path(work: Path, bucket: int) -> Path:
     return work / "pass1" / f"bucket={bucket:05d}.parquet"
 
 
-def final_path(work: Path, bucket: int) -> Path:
-    return work / "final" / f"bucket={bucket:05d}.parquet"
-
-
 def read_chains(path: Path) -> pl.DataFrame:
     try:
         table = pq.ParquetFile(path).read()
@@ -167,7 +163,7 @@ def judge_bucket(task: BucketTask) -> dict:
         PartitionSpill(task.work / "dialogues", task.parts).write(keys, key="h1", writer=writer)
     out = pass1_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
-    judged.drop("norm_texts").write_parquet(out)
+    judged.drop("norm_texts").write_parquet(out, compression="lz4")  # scratch: fast beats small
     return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb()}
 
 
@@ -203,27 +199,20 @@ def reduce_part(task: PartTask) -> dict:
     return out
 
 
-def finish_bucket(task: BucketTask) -> dict:
+def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: FilterSettings,
+                       later: pl.DataFrame | None, common: pl.Series | None) -> pl.DataFrame:
     """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
-    reset_peak()
-    s = task.settings
-    df = pl.read_parquet(pass1_path(task.work, task.bucket))
     drops = {}
-    if "duplicate" in s.rules:
-        later = duplicates.duplicate_rows(
-            [task.work / "later" / f"part={p:05d}.parquet" for p in range(task.parts)], task.bucket)
-        drops["duplicate"] = pl.int_range(pl.len(), dtype=pl.Int64).is_in(later.implode())
-    if "bland" in s.rules:
-        common = blandness.load_common(
-            [task.work / "common" / f"part={p:05d}.parquet" for p in range(task.parts)])
-        drops["bland"] = blandness.bland_mask(df["_tgt"], common, s.bland_fraction)
-    order = [r for r in s.rules if r in drops]
+    if "duplicate" in settings.rules and later is not None:
+        rows = later.filter(pl.col("bucket") == bucket)["row"]
+        drops["duplicate"] = pl.int_range(pl.len(), dtype=pl.Int64).is_in(rows.implode())
+    if "bland" in settings.rules and common is not None:
+        drops["bland"] = blandness.bland_mask(df["_tgt"], common, settings.bland_fraction)
+    order = [r for r in settings.rules if r in drops]
+    if not order:
+        return df
     reason = pl.coalesce([pl.col("reason")] + [pl.when(drops[r]).then(pl.lit(r)) for r in order])
-    df = df.with_columns(reason.alias("reason"))
-    out = final_path(task.work, task.bucket)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(out)
-    return {"bucket": task.bucket, "peak_rss_mb": peak_mb()}
+    return df.with_columns(reason.alias("reason"))
 
 
 # --- the stage ------------------------------------------------------------------------------
@@ -283,16 +272,9 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
             for k, v in r.items():
                 if k != "peak_rss_mb":
                     global_stats[k] = global_stats.get(k, 0) + v
-        results, more = _run(finish_bucket, tasks, cfg, "corpus-wide rules")
-        peaks["corpus_rules"] = _max_peak(results)
-        failures += more
-        failed |= {f.task.bucket for f in more}
-        tasks = [t for t in tasks if t.bucket not in failed]
-        done = {t.bucket: final_path(work, t.bucket) for t in tasks}
-    else:
-        done = {t.bucket: pass1_path(work, t.bucket) for t in tasks}
+    done = sorted(t.bucket for t in tasks)
     extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks)
-    stats = publish(corpus, cfg, settings, done, extra)
+    stats = publish(corpus, cfg, settings, work, done, extra)
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     shutil.rmtree(work, ignore_errors=True)
@@ -301,9 +283,16 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     return FilterReport(stats=stats, failures=failures, shards_dir=corpus.shards_dir)
 
 
-def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
-            files: dict[int, Path], extra: dict) -> dict:
-    """Step 4: stream every bucket's chains into new shard (and reject) directories, swap them in."""
+def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: Path,
+            buckets: list[int], extra: dict) -> dict:
+    """Steps 3 and 4, bucket by bucket: the corpus-wide rules, then stream the chains into new
+    shard (and reject) directories, and swap those in."""
+    parts = range(cfg.spill_partitions)
+    common = later = None
+    if "bland" in settings.rules:  # small: only trigrams seen more than bland_min_count times
+        common = blandness.load_common([work / "common" / f"part={p:05d}.parquet" for p in parts])
+    if "duplicate" in settings.rules:  # small: one row per duplicate
+        later = duplicates.load_later([work / "later" / f"part={p:05d}.parquet" for p in parts])
     tmp_shards = temporary_name(corpus.shards_dir)
     tmp_rejects = temporary_name(corpus.root / "rejects")
     writers = {s: ParquetShardWriter(tmp_shards / s, schema.SHARDS, shard_rows=cfg.shard_rows,
@@ -311,9 +300,12 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
     rejects = (ParquetShardWriter(tmp_rejects, REJECTS_SCHEMA, shard_rows=cfg.shard_rows,
                                   row_group_rows=cfg.row_group_rows) if cfg.keep_rejects else None)
     counts = pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32})
-    progress = Progress("filter: writing shards", total=len(files), unit="buckets", enabled=cfg.progress)
-    for bucket in sorted(files):
-        df = pl.read_parquet(files[bucket])
+    progress = Progress("filter: corpus-wide rules, writing shards", total=len(buckets),
+                        unit="buckets", enabled=cfg.progress)
+    reset_peak()
+    for bucket in buckets:
+        df = apply_corpus_rules(pl.read_parquet(pass1_path(work, bucket)), bucket, settings,
+                                later, common)
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
         for split in schema.SPLITS:
             kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
@@ -331,6 +323,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings,
     stats["preset"] = settings.preset
     stats["files"] = {s: len(w.files) for s, w in writers.items()}
     stats.update(extra)
+    stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
     _write_json(tmp_shards / "stats.json", stats)
     _write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
     replace_dir(tmp_shards, corpus.shards_dir)

@@ -2,6 +2,7 @@ from collections import Counter
 
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from rdial.filter.blandness import bland_mask, common_trigrams, trigram_counts
 from rdial.filter.spill import PartitionSpill
@@ -40,7 +41,9 @@ def test_partitioned_counts_equal_brute_force(tmp_path):
     spill = PartitionSpill(tmp_path, parts=5)
     for i, targets in enumerate(buckets):
         spill.write(trigram_counts(pl.Series(targets)), key="trigram", writer=f"b{i}")
-    assert len(list(tmp_path.glob("part=*/*.parquet"))) == 15
+    files = sorted(tmp_path.glob("*.parquet"))
+    assert [f.name for f in files] == ["b0.parquet", "b1.parquet", "b2.parquet"]
+    assert [pq.ParquetFile(f).metadata.num_row_groups for f in files] == [5, 5, 5]  # a partition each
     common = pl.concat([common_trigrams(spill, p, min_count=40) for p in range(5)])
     everything = [t for b in buckets for t in b]
     expected = brute_force(everything, 40, 0.9)
