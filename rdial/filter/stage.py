@@ -330,6 +330,8 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     if rejects is not None:
         rejects.close()
         replace_dir(tmp_rejects, corpus.root / "rejects")
+    elif (corpus.root / "rejects").exists():  # an older run's rejects would not match these shards
+        shutil.rmtree(corpus.root / "rejects")
     return stats
 
 
