@@ -12,7 +12,6 @@ Only the keys the era's template has are set, so a 2005 line keeps exactly its 1
 from __future__ import annotations
 
 import functools
-import itertools
 
 from rdial.synth.eras import DELETED_AUTHOR_DROPS, EraSchema
 
@@ -44,8 +43,8 @@ def author_fullname(author: str) -> str:
 class CommentFactory:
     """Builds comment records for one era from columns (one list per JSON key).
 
-    `records(cols)` zips the era's keys with the given columns (static keys repeat the template
-    value), so the per-line Python work is one dict construction.
+    `records(cols)` copies the template once per line and updates it from the columns, so the
+    per-line Python work is a dict copy and one update.
     """
 
     def __init__(self, era: EraSchema) -> None:
@@ -90,9 +89,14 @@ class CommentFactory:
         return cols
 
     def records(self, cols: dict[str, list]) -> list[dict]:
-        keys = self.keys
-        columns = [cols[k] if k in cols else itertools.repeat(self.template[k]) for k in keys]
-        out = [dict(zip(keys, row)) for row in zip(*columns)]
+        """One dict per row: a copy of the template (keeps the era's key order) + the columns."""
+        keys = [k for k in cols if k in self.template]
+        copy = self.template.copy
+        out = []
+        for row in zip(*(cols[k] for k in keys)):
+            rec = copy()
+            rec.update(zip(keys, row))
+            out.append(rec)
         for rec in out:
             if rec["author"] == "[deleted]":
                 self._author_gone(rec)
