@@ -43,7 +43,7 @@ from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
 from rdial.filter.splits import split_column
 from rdial.progress import Progress
-from rdial.publish import atomic_write_text, replace_dir, sweep_temporaries, temporary_name
+from rdial.publish import TMP_PREFIX, atomic_write_text, replace_dir, sweep_temporaries, temporary_name
 
 STAGE = "filter"
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
@@ -239,6 +239,14 @@ def _run(fn, tasks, cfg: FilterConfig, desc: str) -> tuple[list, list[TaskFailur
     return results, failures
 
 
+def sweep_leftovers(corpus: Corpus) -> None:
+    """Remove what a killed run left: half-written shards/rejects dirs beside the real ones."""
+    for name in ("shards", "rejects"):
+        for p in corpus.root.glob(f"{TMP_PREFIX}*-{name}"):
+            shutil.rmtree(p, ignore_errors=True)
+    sweep_temporaries(corpus.root / "shards")
+
+
 def _max_peak(results: list) -> float | None:
     peaks = [r["peak_rss_mb"] for r in results if isinstance(r, dict) and r.get("peak_rss_mb")]
     return max(peaks) if peaks else None
@@ -251,7 +259,7 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     if not buckets:
         raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
     started = time.time()
-    sweep_temporaries(corpus.root / "shards")
+    sweep_leftovers(corpus)
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -122,3 +122,17 @@ def test_broken_bucket_is_reported_and_others_published(tmp_path):
 def test_bad_config_names_the_flag(tmp_path):
     with pytest.raises(ConfigError, match="--split-fractions"):
         cfg(tmp_path, split_fractions=(0.5, 0.2, 0.2))
+
+
+def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path):
+    corpus = write_corpus(tmp_path / "c", random_chains(200, seed=9))
+    run_filter(cfg(corpus.root, preset="dialogpt", keep_rejects=True))
+    assert (tmp_path / "c/rejects").exists()
+    half = tmp_path / "c/.tmp-0123456789ab-shards/train"
+    half.mkdir(parents=True)
+    (half / "part-00000.parquet").write_bytes(b"half")
+    run_filter(cfg(corpus.root, preset="dialogpt"))
+    assert not (tmp_path / "c/.tmp-0123456789ab-shards").exists()
+    assert not (tmp_path / "c/rejects").exists()
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == \
+        ["chains", "config", "corpus.json", "shards", "stats"]
