@@ -49,3 +49,27 @@ def run(args: argparse.Namespace) -> int:
     for result in report.failed:
         print(f"rdial extract: {result.name}: {result.message}")
     return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rdial.extract.cli ...`: this command alone, without loading the others."""
+    import sys
+
+    from rdial.errors import RdialError
+
+    parser = argparse.ArgumentParser(prog="rdial extract", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except RdialError as exc:
+        print(f"rdial: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rdial: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

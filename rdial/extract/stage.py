@@ -47,7 +47,7 @@ from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetch
                                    chunks_with_offsets, detect_format, open_dump)
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
-from rdial.publish import atomic_write_text, explain_os_error
+from rdial.publish import TMP_PREFIX, atomic_write_text, explain_os_error, sweep_temporaries
 
 STAGE = "extract"
 DUMP_SUFFIXES = set(CODEC_EXTENSIONS) | {".json", ".ndjson", ".jsonl"}
@@ -357,6 +357,7 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     start = time.monotonic()
     inputs = inspect_inputs(cfg)  # a missing or unknown input stops the run before any output
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
+    sweep_leftovers(corpus)
     tasks = plan(cfg, corpus, inputs)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
     ledger = Ledger(corpus.root, STAGE)
@@ -381,6 +382,24 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     if fatal:
         raise RdialError(fatal[0].message)
     return report
+
+
+def sweep_leftovers(corpus: Corpus) -> int:
+    """Remove what a killed extract run left: temporary files of the small JSON outputs
+    (ledger, stats, config) written by atomic rename. Staged tables and quarantine files go
+    with each input's staging directory. (Two extract runs into one corpus at the same time
+    are not supported: one would sweep the other's temporaries.)"""
+    found = 0
+    for directory in (Ledger(corpus.root, STAGE).dir, corpus.stats_dir(STAGE)):
+        found += sweep_temporaries(directory)
+    for directory in (corpus.root / "stats", corpus.root / "config", corpus.root):
+        for tmp in directory.glob(f"{TMP_PREFIX}*-{STAGE}.json") if directory.exists() else ():
+            tmp.unlink(missing_ok=True)
+            found += 1
+    for tmp in corpus.root.glob(f"{TMP_PREFIX}*-corpus.json"):
+        tmp.unlink(missing_ok=True)
+        found += 1
+    return found
 
 
 def _run_tasks(cfg: ExtractConfig, todo: list[InputTask], progress: Progress) -> list[InputResult]:
