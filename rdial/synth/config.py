@@ -47,6 +47,9 @@ class SynthConfig:
     nsfw_rate: float = field(default=0.03, metadata=arg(
         "share of threads marked over_18 (besides those in NSFW subreddits)"))
     max_thread: int = field(default=500, metadata=arg("largest thread, in comments"))
+    workers: int = field(default=0, metadata=arg(
+        "processes making comment text (0: one per core); months under 80,000 lines are made "
+        "in-process. Any value gives the same bytes"))
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -58,6 +61,7 @@ class SynthConfig:
         require(self.months == sorted(self.months), "--months", "list months oldest first")
         require(self.comments >= 0, "--comments", "must be 0 or more")
         require(self.max_thread >= 1, "--max-thread", "must be at least 1")
+        require(self.workers >= 0, "--workers", "must be 0 (one per core) or more")
         require(self.submissions_ratio >= 0, "--submissions-ratio", "must be 0 or more")
         for name in ("deleted_rate", "removed_rate", "duplicate_rate", "missing_parent_rate",
                      "cross_month_rate", "bot_rate", "nsfw_rate"):

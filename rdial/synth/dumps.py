@@ -10,6 +10,7 @@ name and renamed when complete; `manifest.json` (with `manifest=True`) comes las
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Iterator
 
 import orjson
@@ -19,22 +20,31 @@ from rdial.publish import explain_os_error
 from rdial.synth.config import SynthConfig
 from rdial.synth.eras import ERA_NAMES
 from rdial.synth.generator import PLANTED_KINDS, SynthGenerator, structural_ids
+from rdial.synth.emitter import CHUNK
 from rdial.synth.manifest import Manifest
+from rdial.synth.pool import ChunkPool
 from rdial.synth.writers import dump_name, open_dump_writer
+
+PARALLEL_MIN_LINES = 4 * CHUNK   # smaller months: worker start-up would cost more than it saves
 
 # (file name, kind "RC"/"RS", month, chunks of lines)
 DumpStream = tuple[str, str, str, Iterator[list[bytes]]]
 
 
-def iter_dumps(cfg: SynthConfig, manifest: Manifest) -> Iterator[DumpStream]:
-    """Yield every file's lines in chunks; `manifest` is complete once the iterator is exhausted."""
+def iter_dumps(cfg: SynthConfig, manifest: Manifest, pool: ChunkPool | None = None
+               ) -> Iterator[DumpStream]:
+    """Yield every file's lines in chunks; `manifest` is complete once the iterator is exhausted.
+
+    With a `pool`, months of at least PARALLEL_MIN_LINES RC lines are made in its workers.
+    """
     gen = SynthGenerator(cfg)
     manifest.config = to_jsonable(cfg)
     for index, month in enumerate(cfg.months):
         plan = gen.plan(index)
         planted = {k: [] for k in PLANTED_KINDS}
         rc = dump_name("RC", month, cfg.format)
-        yield rc, "RC", month, gen.comment_lines(plan, planted)
+        use_pool = pool if pool and cfg.comments >= PARALLEL_MIN_LINES else None
+        yield rc, "RC", month, gen.comment_lines(plan, planted, pool=use_pool)
         rs = dump_name("RS", month, cfg.format)
         yield rs, "RS", month, gen.submission_lines(plan, planted)
         structural_ids(plan, planted)
@@ -69,14 +79,16 @@ def generate_dumps(cfg: SynthConfig, on_lines: Callable[[int], None] | None = No
         cfg.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise explain_os_error(exc, cfg.out) from exc
-    for name, kind, month, chunks in iter_dumps(cfg, manifest):
-        with open_dump_writer(cfg.out / name, cfg.format, cfg.level) as writer:
-            for chunk in chunks:
-                writer.write_lines(chunk)
-                if on_lines and kind == "RC":
-                    on_lines(len(chunk))
-        manifest.files[name] = {"kind": kind, "month": month, "lines": writer.lines,
-                                "uncompressed_bytes": writer.raw_bytes}
+    workers = cfg.workers or os.cpu_count() or 1
+    with ChunkPool(workers, scratch=cfg.out) as pool:
+        for name, kind, month, chunks in iter_dumps(cfg, manifest, pool if workers > 1 else None):
+            with open_dump_writer(cfg.out / name, cfg.format, cfg.level) as writer:
+                for chunk in chunks:
+                    writer.write_lines(chunk)
+                    if on_lines and kind == "RC":
+                        on_lines(len(chunk))
+            manifest.files[name] = {"kind": kind, "month": month, "lines": writer.lines,
+                                    "uncompressed_bytes": writer.raw_bytes}
     if cfg.manifest:
         manifest.save(cfg.out / "manifest.json")
     return manifest

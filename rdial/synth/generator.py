@@ -14,7 +14,6 @@ emitted in fixed-size chunks, so the same config gives the same bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -23,11 +22,12 @@ import numpy as np
 from rdial.synth import threads as T
 from rdial.synth.config import SynthConfig
 from rdial.synth.eras import ERA_NAMES, ERAS, era_of_month
-from rdial.synth.manifest import Manifest
-from rdial.synth.records import CommentFactory, SubmissionFactory
-from rdial.synth.text import BOT_AUTHORS, BOT_BODIES, FEATURES, BodyMaker
+from rdial.synth.emitter import CHUNK, CommentEmitter, fill_duplicates
+from rdial.synth.plan import (AUTHOR_GONE, PLAIN, MonthPlan, ThreadTable, WrittenMonth,
+                              base36_many, retrieved_on)
+from rdial.synth.records import SubmissionFactory
+from rdial.synth.text import FEATURES, BodyMaker
 
-CHUNK = 20_000
 CARRY_MAX_GROUP = 20          # carry-in groups are small: a late reply and a few answers
 CARRY_DAYS = 10               # ...arriving in the first days of the next month
 AUTHOR_POOL = 20_000
@@ -43,19 +43,11 @@ NSFW_SUBREDDITS = {"nsfw", "gonewild"}
 LINK_DOMAINS = ["nytimes.com", "bbc.co.uk", "youtube.com", "imgur.com", "i.redd.it",
                 "github.com", "wired.com", "theguardian.com", "washingtonpost.com"]
 
-# Node kinds (int8 codes in the plan).
-PLAIN, DELETED, REMOVED, BOT, AUTHOR_GONE = 0, 1, 2, 3, 4
-KIND_NAMES = {DELETED: "deleted", REMOVED: "removed", BOT: "bots", AUTHOR_GONE: "deleted_authors"}
-
 # First ids of each era, so ids look like the time (2005: "c13"; 2019: "f0..."; 2024: "k...").
 COMMENT_ID_BASE = {"2005": int("c00", 36), "2009": int("c0c0000", 36),
                    "2019": int("f000000", 36), "2024": int("k000000", 36)}
 SUBMISSION_ID_BASE = {"2005": int("17800", 36), "2009": int("9f000", 36),
                       "2019": int("d00000", 36), "2024": int("1a00000", 36)}
-# Pushshift fetched the early months years later; from ~2019 on, seconds after posting.
-RETRIEVAL_BASE = {"2005": 1473738411, "2009": 1426033654}
-RETRIEVAL_LAG = {"2019": 7_000_000, "2024": 15}
-
 
 def month_bounds(month: str) -> tuple[int, int]:
     y, m = int(month[:4]), int(month[5:7])
@@ -68,71 +60,6 @@ def _slug(title: str) -> str:
     """Reddit's permalink slug: lower case, letters and digits, words joined by "_"."""
     kept = "".join(c if c.isalnum() or c == " " else "" for c in title.lower())
     return "_".join(kept.split()[:8])
-
-
-def base36_many(numbers: np.ndarray) -> list[str]:
-    """Vectorised base36 of non-negative ints (no leading zeros)."""
-    if len(numbers) == 0:
-        return []
-    width = max(1, int(np.ceil(np.log(float(numbers.max()) + 1) / np.log(36))) + 1)
-    powers = 36 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = (numbers[:, None] // powers) % 36
-    alphabet = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
-    chars = np.ascontiguousarray(alphabet[digits])
-    raw = chars.view(f"S{width}").ravel().tolist()
-    return [b.lstrip(b"0").decode() or "0" for b in raw]
-
-
-@dataclass
-class ThreadTable:
-    """Every thread created so far (all months): index -> link id, subreddit, slug, flags."""
-    link_ids: list[str] = field(default_factory=list)
-    subreddits: list[str] = field(default_factory=list)
-    slugs: list[str] = field(default_factory=list)
-    authors: list[str] = field(default_factory=list)
-    month_of: list[int] = field(default_factory=list)
-    titles: dict[int, str] = field(default_factory=dict)   # only threads of the current month
-
-
-@dataclass
-class WrittenMonth:
-    """What a later month may reply to: the written comments of the previous listed month."""
-    id_num: np.ndarray         # comment ids as numbers (base36 when written out)
-    thread: np.ndarray
-    depth: np.ndarray
-    threads: np.ndarray        # thread indices created that month
-
-
-@dataclass
-class MonthPlan:
-    month: str
-    index: int
-    era: str                   # era name, or "mixed"
-    start: int
-    end: int
-    thread_idx: np.ndarray     # threads created this month, in time order (global indices)
-    thread_t0: np.ndarray
-    thread_size: np.ndarray    # planned comments of each (this month only)
-    # comment nodes, time order; node k has id base36(id_base + k)
-    id_base: int
-    thread: np.ndarray
-    parent: np.ndarray         # index of parent node, -1 = group root target
-    root_parent: list[str]     # parent_id for nodes with parent -1, per group
-    group: np.ndarray
-    carry: np.ndarray          # node belongs to a carry-in group
-    time: np.ndarray
-    depth: np.ndarray
-    written: np.ndarray
-    emit: np.ndarray           # node index per RC line
-    is_dup: np.ndarray
-    kind: np.ndarray
-    feature: np.ndarray
-    author: np.ndarray
-    score: np.ndarray
-    line_era: np.ndarray       # index into ERA_NAMES, per node
-
-    def id_strings(self, nodes: np.ndarray) -> list[str]:
-        return base36_many(self.id_base + np.asarray(nodes, dtype=np.int64))
 
 
 class SynthGenerator:
@@ -315,107 +242,23 @@ class SynthGenerator:
 
     # ---- emission -------------------------------------------------------------------------
 
-    def comment_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
-        """RC lines in chunks of CHUNK; fills `planted` (id lists) as it goes."""
-        rng = self.rng(plan.index, 3)
-        factories = [CommentFactory(ERAS[e]) for e in ERA_NAMES]
+    def comment_lines(self, plan: MonthPlan, planted: dict, pool=None) -> Iterator[list[bytes]]:
+        """RC lines in chunks of CHUNK; fills `planted` (id lists) as it goes.
+
+        Chunks are independent (each has its own random stream), so a ChunkPool may make them
+        in other processes; duplicates, which copy a record from an earlier chunk, are filled in
+        here, in order. Same bytes whatever the number of processes.
+        """
+        emitter = CommentEmitter(plan=plan, table=self.table, authors=self.authors,
+                                 seed=self.cfg.seed)
+        n_chunks = (len(plan.emit) + CHUNK - 1) // CHUNK
+        results = pool.map_chunks(emitter, n_chunks) if pool else map(emitter.chunk, range(n_chunks))
         kept: dict[int, dict] = {}
-        dup_sources = set(plan.emit[plan.is_dup].tolist())
-        for a in range(0, len(plan.emit), CHUNK):
-            nodes = plan.emit[a:a + CHUNK]
-            dups = plan.is_dup[a:a + CHUNK]
-            fresh = nodes[~dups]
-            bodies = self.text.bodies(rng, len(fresh), plan.feature[fresh])
-            rand = rng.integers(0, 1 << 30, len(fresh))
-            records = self._fresh_records(plan, fresh, bodies, rand, factories, planted)
-            lines = []
-            fresh_iter = iter(zip(fresh.tolist(), records))
-            for node, dup, bump in zip(nodes.tolist(), dups.tolist(),
-                                       (1 + np.arange(a, a + len(nodes)) % 7).tolist()):
-                if dup:
-                    rec = dict(kept[node])
-                    rec["retrieved_on"] += 86400 * 30
-                    rec["score"] += bump
-                    if "ups" in rec:
-                        rec["ups"] = rec["score"]
-                    planted["duplicates"].append(rec["id"])
-                else:
-                    node, rec = next(fresh_iter)
-                    if node in dup_sources:
-                        kept[node] = rec
-                lines.append(ERAS[ERA_NAMES[plan.line_era[node]]].encode(rec))
-            yield lines
-
-    def _fresh_records(self, plan: MonthPlan, nodes: np.ndarray, bodies: list[str],
-                       rand: np.ndarray, factories: list, planted: dict) -> list[dict]:
-        """Records of first-time lines, built column-wise, era by era, in `nodes` order."""
-        table = self.table
-        p = plan.parent[nodes]
-        ids = plan.id_strings(nodes)
-        pids = plan.id_strings(np.maximum(p, 0))
-        parent_ids = ["t1_" + q if pp >= 0 else plan.root_parent[g]
-                      for q, pp, g in zip(pids, p.tolist(), plan.group[nodes].tolist())]
-        thread = plan.thread[nodes].tolist()
-        subs = [table.subreddits[t] for t in thread]
-        kind = plan.kind[nodes]
-        authors = [self.authors[x] for x in plan.author[nodes].tolist()]
-        distinguished = [None] * len(nodes)
-        stickied = [False] * len(nodes)
-        self._special_authors(kind, rand, p, subs, authors, bodies, distinguished, stickied)
-        self._note_planted(plan, nodes, ids, kind, planted)
-        era = plan.line_era[nodes]
-        time = plan.time[nodes]
-        base = np.array([RETRIEVAL_BASE.get(e, 0) for e in ERA_NAMES])[era]
-        lag = np.array([RETRIEVAL_LAG.get(e, 0) for e in ERA_NAMES])[era]
-        retrieved = np.where(base > 0, base + (time - plan.start) // 1000, time + lag)
-        op = [table.authors[t] for t in thread]
-        cols = dict(
-            ids=ids, link_ids=["t3_" + table.link_ids[t] for t in thread], parent_ids=parent_ids,
-            authors=authors, bodies=bodies, subreddits=subs, created=time.tolist(),
-            scores=plan.score[nodes].tolist(), retrieved=retrieved.tolist(),
-            slugs=[table.slugs[t] for t in thread], distinguished=distinguished,
-            stickied=stickied, controversiality=(rand % 29 == 0).astype(int).tolist(),
-            is_submitter=[x == y for x, y in zip(authors, op)])
-        eras_here = np.unique(era).tolist()
-        if len(eras_here) == 1:
-            f = factories[eras_here[0]]
-            return f.records(f.columns(**cols))
-        out: list = [None] * len(nodes)
-        for e in eras_here:
-            rows = np.flatnonzero(era == e).tolist()
-            f = factories[e]
-            part = f.records(f.columns(**{k: [v[i] for i in rows] for k, v in cols.items()}))
-            for i, rec in zip(rows, part):
-                out[i] = rec
-        return out
-
-    def _special_authors(self, kind, rand, parent, subs, authors, bodies, distinguished,
-                         stickied) -> None:
-        """Deleted, removed, author-gone and bot lines (a few %): edit their columns in place."""
-        words = self.text.words
-        for i in np.flatnonzero(kind != PLAIN).tolist():
-            k = kind[i]
-            if k == DELETED:
-                authors[i], bodies[i] = "[deleted]", "[deleted]"
-            elif k == REMOVED:
-                authors[i], bodies[i] = "[deleted]", "[removed]"
-            elif k == AUTHOR_GONE:
-                authors[i] = "[deleted]"
-            elif k == BOT:
-                r = int(rand[i])
-                authors[i] = BOT_AUTHORS[r % len(BOT_AUTHORS)]
-                bodies[i] = BOT_BODIES[r % len(BOT_BODIES)].format(
-                    sub=subs[i], word=words[r % len(words)], text=bodies[i])
-                if authors[i] == "AutoModerator":
-                    distinguished[i], stickied[i] = "moderator", bool(parent[i] < 0)
-
-    @staticmethod
-    def _note_planted(plan: MonthPlan, nodes, ids: list[str], kind, planted: dict) -> None:
-        for code, name in KIND_NAMES.items():
-            planted[name].extend(ids[i] for i in np.flatnonzero(kind == code).tolist())
-        feature = plan.feature[nodes]
-        for f, name in enumerate(FEATURES):
-            planted[name].extend(ids[i] for i in np.flatnonzero(feature == f).tolist())
+        for k, result in enumerate(results):
+            kept.update(result.sources)
+            for name, ids in result.planted.items():
+                planted[name].extend(ids)
+            yield fill_duplicates(plan, k, result.lines, kept, planted)
 
     def submission_lines(self, plan: MonthPlan, planted: dict) -> Iterator[list[bytes]]:
         """RS lines (threads created this month, in time order) in chunks of CHUNK."""
@@ -465,9 +308,8 @@ class SynthGenerator:
         else:
             domain = LINK_DOMAINS[(score + t) % len(LINK_DOMAINS)]
             url = f"http://www.{domain}/{slug}.html"
-        era_name = factory.era.name
-        retrieved = (RETRIEVAL_BASE[era_name] + (created - plan.start) // 1000
-                     if era_name in RETRIEVAL_BASE else created + RETRIEVAL_LAG[era_name])
+        era_index = np.array([ERA_NAMES.index(factory.era.name)])
+        retrieved = int(retrieved_on(era_index, np.array([created]), plan.start)[0])
         return factory.make(
             id=link, author=author, title=self.table.titles[t], selftext=selftext, url=url,
             domain=domain, is_self=is_self, over_18=over_18, subreddit=sub, created=created,

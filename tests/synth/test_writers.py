@@ -95,3 +95,22 @@ def test_failed_write_publishes_nothing(tmp_path):
             w.write_lines([b'{"id":"a"}'])
             raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_worker_processes_give_the_same_bytes(tmp_path, monkeypatch):
+    import rdial.synth.dumps as dumps
+
+    monkeypatch.setattr(dumps, "PARALLEL_MIN_LINES", 0)    # use the pool even for small months
+    digests = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        m = generate_dumps(SynthConfig(out=out, months=["2005-12", "2006-01"], comments=25_000,
+                                       seed=8, workers=workers, level=1, manifest=True))
+        assert m.lines("RC_2006-01.zst") == 25_000
+        digests.append((_digest(out), m.months))
+    assert digests[0][0].keys() == digests[1][0].keys()
+    for name in digests[0][0]:
+        if name != "manifest.json":
+            assert digests[0][0][name] == digests[1][0][name], name
+    assert digests[0][1] == digests[1][1]
+    assert not list(tmp_path.rglob(".tmp-*"))
