@@ -20,9 +20,9 @@ WORDS = ("the cat dog sat on mat and ran far away today because it was very warm
          "but later it rained so everyone went home early to read books").split()
 
 
-def sample_dialogue(rng: np.random.Generator, index: int) -> dict:
+def sample_dialogue(rng: np.random.Generator, index: int, filler_words: int = 24) -> dict:
     n = int(rng.integers(0, 1000))
-    filler = " ".join(rng.choice(WORDS, size=int(rng.integers(0, 24))))
+    filler = " ".join(rng.choice(WORDS, size=int(rng.integers(0, filler_words))))
     turns = [f"what comes after {n}? {filler}".strip(), f"{n + 1} comes after {n}."]
     if rng.random() < 0.5:
         turns.append(f"and after {n + 1}?")
@@ -43,13 +43,14 @@ def write_shard(path: Path, rows: list[dict], rows_per_group: int = 1000) -> Pat
 
 
 def write_sample_shards(directory: Path, *, train: int = 2000, valid: int = 200, test: int = 200,
-                        files: int = 2, rows_per_group: int = 500, seed: int = 0) -> Path:
+                        files: int = 2, rows_per_group: int = 500, seed: int = 0,
+                        filler_words: int = 24) -> Path:
     """SHARDS/{train,valid,test}/part-NNNNN.parquet with the given dialogue counts."""
     directory = Path(directory)
     rng = np.random.default_rng(seed)
     index = 0
     for split, count in (("train", train), ("valid", valid), ("test", test)):
-        rows = [sample_dialogue(rng, index + i) for i in range(count)]
+        rows = [sample_dialogue(rng, index + i, filler_words) for i in range(count)]
         index += count
         per_file = -(-count // files) if count else 0
         for f in range(files):

@@ -1,0 +1,217 @@
+"""`rdial train` against a Hugging Face `Trainer` baseline on the same model, data and batch size.
+
+    python bench/bench_train.py                  # CPU, a few minutes
+    python bench/bench_train.py --steps 40 --rounds 2
+    python bench/bench_train.py --gpu-dry-run    # run the GPU section's code on CPU (tiny, 2 steps)
+
+Both sides train the same randomly initialised GPT-2 (4 layers x 128, GPT-2's vocabulary) on
+the same generated shards (2-4 turn dialogues of 10-90 tokens), with about the same real
+(non-padding) tokens per optimizer step:
+  baseline  `datasets` reads the Parquet shards, a `map` tokenizes DialoGPT's format,
+            DataCollatorForLanguageModeling(mlm=False) pads each batch to its longest, `Trainer`
+            (AdamW, fp32, CPU), per_device_train_batch_size = --baseline-batch sequences.
+  rdial     `train()` with --batch-tokens set so that a step holds the same real tokens.
+Printed: real tokens/s of each and the ratio, padding share of each, real tokens per step of
+each (to show the batches match), and the rdial loader alone (tokens/s when nothing consumes
+them) against the trainer's consumption. Targets: >= 1.3x, padding < 5%, loader >= 10x.
+
+With CUDA, a GPU section trains GPT-2 small and medium in bf16 through `train()` and prints
+tokens/s and model FLOPs utilisation (MFU = model FLOPs per second / the GPU's peak bf16).
+The machine is shared: other jobs run beside the benchmark, so compare the ratio, not the
+absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rdial.train.loader import DialogueLoader, ShardStream, shard_units, split_files  # noqa: E402
+from rdial.train.sample import write_sample_shards  # noqa: E402
+from rdial.train.tokenizer import load_tokenizer  # noqa: E402
+from rdial.train.trainer import TrainConfig, train  # noqa: E402
+
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0, "L4": 121.0}
+
+
+def make_model(directory: Path, n_layer=4, n_embd=128, n_head=4, seed=0) -> Path:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    config = GPT2Config(vocab_size=50257, n_positions=1024, n_layer=n_layer, n_embd=n_embd, n_head=n_head,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, use_cache=False)
+    GPT2LMHeadModel(config).save_pretrained(directory)
+    load_tokenizer().save(directory)
+    return directory
+
+
+# --- the baseline ------------------------------------------------------------------------------
+class CountingCollator:
+    """DataCollatorForLanguageModeling(mlm=False), counting real and padded tokens."""
+
+    def __init__(self, tokenizer):
+        from transformers import DataCollatorForLanguageModeling
+
+        self.inner = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+        self.tokens = self.padded = self.batches = 0
+
+    def __call__(self, features):
+        batch = self.inner(features)
+        self.tokens += int(batch["attention_mask"].sum())
+        self.padded += batch["input_ids"].numel()
+        self.batches += 1
+        return batch
+
+
+def baseline(shards: Path, model_dir: Path, work: Path, *, steps: int, batch: int, max_len: int) -> dict:
+    import datasets
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+    tok = load_tokenizer().hf
+    tok.pad_token = tok.eos_token
+    files = [str(p) for p in sorted((shards / "train").glob("part-*.parquet"))]
+    data = datasets.load_dataset("parquet", data_files={"train": files}, split="train",
+                                 cache_dir=str(work / "hf-cache"))
+
+    def tokenize(rows):
+        texts = [tok.eos_token.join(turns) + tok.eos_token for turns in rows["turn_texts"]]
+        return tok(texts, truncation=True, max_length=max_len)
+
+    data = data.map(tokenize, batched=True, remove_columns=data.column_names)
+    collator = CountingCollator(tok)
+    args = TrainingArguments(output_dir=str(work / "hf-out"), per_device_train_batch_size=batch,
+                             max_steps=steps, learning_rate=1e-4, warmup_steps=0, lr_scheduler_type="constant",
+                             logging_strategy="no", save_strategy="no", eval_strategy="no", report_to=[],
+                             disable_tqdm=True, use_cpu=not torch.cuda.is_available(), seed=0,
+                             dataloader_num_workers=0)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    trainer = Trainer(model=model, args=args, data_collator=collator, train_dataset=data)
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    return {"tokens_per_s": collator.tokens / seconds, "padding": 1 - collator.tokens / collator.padded,
+            "tokens_per_step": collator.tokens / steps, "seconds": seconds,
+            "mean_len": sum(len(x) for x in data["input_ids"]) / len(data)}
+
+
+# --- rdial ----------------------------------------------------------------------------------------
+def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: int, max_len: int,
+              precision: str = "fp32", device: str = "auto") -> dict:
+    summary = train(TrainConfig(shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
+                                max_seq_len=max_len, lr=1e-4, warmup_steps=0, schedule="constant", dropout=0.0,
+                                eval_every=0, save_every=0, log_every=max(1, steps // 4), precision=precision,
+                                device=device, progress=False, shuffle_rows=20000))
+    return {"tokens_per_s": summary.tokens_per_s, "padding": summary.padding_share,
+            "tokens_per_step": summary.tokens / summary.steps}
+
+
+def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
+    """Real tokens/s of one lane's loader over one epoch, consumed by nothing."""
+    units = shard_units(split_files(shards, "train"))
+    loader = DialogueLoader(ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000), load_tokenizer(),
+                            batch_tokens=batch_tokens, max_seq_len=max_len)
+    started, tokens = time.perf_counter(), 0
+    for batch, position in loader.batches():
+        if position.epoch > 0:
+            break
+        tokens += batch.tokens
+    return tokens / (time.perf_counter() - started)
+
+
+# --- GPU --------------------------------------------------------------------------------------
+def model_flops_per_token(n_layer: int, n_embd: int, seq: float, vocab: int, loss_share: float) -> float:
+    """Training FLOPs per real token: 6 x block weights + attention scores, + the output layer
+    for the tokens that reach it (rdial projects only labelled positions)."""
+    blocks = 12 * n_layer * n_embd ** 2
+    attention = 12 * n_layer * n_embd * seq          # QK^T and AV, forward + backward, causal-halved x2
+    return 6 * blocks + attention + 6 * n_embd * vocab * loss_share
+
+
+def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int) -> None:
+    from rdial.train.model import SIZES
+
+    sizes = ["tiny"] if dry_run else ["small", "medium"]
+    device = "cpu" if dry_run else "cuda"
+    name = "cpu (dry run)" if dry_run else torch.cuda.get_device_name()
+    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
+    print(f"\nGPU section on {name} (bf16 autocast, SDPA){'' if peak else '; peak unknown, no MFU'}")
+    for size in sizes:
+        batch_tokens = 4096 if dry_run else 65536
+        result = rdial_run(shards, size, work / f"gpu-{size}", steps=2 if dry_run else steps,
+                           batch_tokens=batch_tokens, max_len=256, precision="bf16", device=device)
+        n_layer, n_embd, _ = SIZES[size]
+        # about 55% of a sample dialogue's tokens carry loss; mean length ~50 tokens
+        flops = model_flops_per_token(n_layer, n_embd, 50, 50257, 0.55) * result["tokens_per_s"]
+        mfu = f", MFU {100 * flops / (peak * 1e12):.1f}%" if peak else ""
+        print(f"  gpt2-{size}: {result['tokens_per_s']:,.0f} real tokens/s, padding "
+              f"{100 * result['padding']:.1f}%{mfu}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--baseline-batch", type=int, default=32, help="sequences per baseline step")
+    parser.add_argument("--dialogues", type=int, default=6000)
+    parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and rdial this many times")
+    parser.add_argument("--gpu-dry-run", action="store_true", help="run the GPU section on CPU with a tiny model")
+    parser.add_argument("--gpu-steps", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    max_len = 256
+
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        work = Path(tmp)
+        shards = write_sample_shards(work / "shards", train=args.dialogues, valid=0, test=0, files=4,
+                                     rows_per_group=1000, seed=0, filler_words=60)
+        if args.gpu_dry_run:
+            gpu_section(shards, work, dry_run=True, steps=2)
+            return
+        model_dir = make_model(work / "model")
+        print(f"torch threads {torch.get_num_threads()}; {args.dialogues} dialogues; GPT-2 4x128 "
+              f"({sum(p.numel() for p in __import__('transformers').AutoModelForCausalLM.from_pretrained(model_dir).parameters()) / 1e6:.1f}M params); "
+              f"{args.steps} steps each; shared machine, figures are noisy")
+        results = {"baseline": [], "rdial": []}
+        for r in range(args.rounds):
+            base = baseline(shards, model_dir, work / f"hf{r}", steps=args.steps, batch=args.baseline_batch,
+                            max_len=max_len)
+            # same real tokens per step: the baseline's sequences x mean length, plus rdial's ~2% padding
+            batch_tokens = max(max_len, int(args.baseline_batch * base["mean_len"] * 1.02))
+            ours = rdial_run(shards, str(model_dir), work / f"rdial{r}", steps=args.steps,
+                             batch_tokens=batch_tokens, max_len=max_len)
+            results["baseline"].append(base)
+            results["rdial"].append(ours)
+            print(f"round {r + 1}: baseline {base['tokens_per_s']:,.0f} real tok/s (padding "
+                  f"{100 * base['padding']:.1f}%, {base['tokens_per_step']:,.0f} real tok/step); rdial "
+                  f"{ours['tokens_per_s']:,.0f} real tok/s (padding {100 * ours['padding']:.1f}%, "
+                  f"{ours['tokens_per_step']:,.0f} real tok/step, --batch-tokens {batch_tokens}); "
+                  f"ratio {ours['tokens_per_s'] / base['tokens_per_s']:.2f}x")
+        best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in results.items()}
+        ratio = best["rdial"]["tokens_per_s"] / best["baseline"]["tokens_per_s"]
+        loader = loader_alone(shards, batch_tokens=batch_tokens, max_len=max_len)
+        consume = best["rdial"]["tokens_per_s"]
+        print(f"\nbaseline (HF datasets + DataCollatorForLanguageModeling + Trainer): "
+              f"{best['baseline']['tokens_per_s']:,.0f} real tokens/s, padding {100 * best['baseline']['padding']:.1f}%")
+        print(f"rdial train: {consume:,.0f} real tokens/s, padding {100 * best['rdial']['padding']:.1f}%")
+        print(f"ratio rdial/baseline: {ratio:.2f}x (target >= 1.3x)")
+        print(f"loader alone: {loader:,.0f} real tokens/s = {loader / consume:.0f}x what the trainer consumes "
+              f"(target >= 10x)")
+        if args.json:
+            args.json.write_text(json.dumps({"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader},
+                                            indent=2))
+        if torch.cuda.is_available():
+            gpu_section(shards, work, dry_run=False, steps=args.gpu_steps)
+        else:
+            print("\nGPU section skipped: no CUDA device here (python bench/bench_train.py --gpu-dry-run "
+                  "runs its code on CPU)")
+
+
+if __name__ == "__main__":
+    main()
