@@ -123,6 +123,7 @@ TEMPLATES = [
     "I Vd D A N C it was R A", "Q is D N so A ?", "P M R V D N Pr D N", "not D N again",
     "I'm R A about D N", "you M V it Pr D N", "D N Vd R A", "P V that , R", "source ?",
     "P Vd D N C P Vd D N", "it was A", "good N", "I Vd D N X and P Vd it",
+    'P said "no" and P Vd D N', 'the so-called "experts" V D N',
 ]
 
 

@@ -137,6 +137,7 @@ def test_escaped_newlines_and_unicode_survive_the_json_round_trip(two_months):
     raw = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(
         open(out / RC1, "rb")).read()
     assert b"\\n\\n" in raw                      # newlines escaped inside the JSON strings
+    assert b'\\"no\\"' in raw                     # double quotes escaped too
     assert raw.isascii()                          # 2005 era: non-ASCII written as \\uXXXX
     assert b"\\u" in raw
     assert all(json.loads(line)["id"] for line in raw.split(b"\n")[:-1])
