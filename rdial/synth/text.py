@@ -235,7 +235,7 @@ class BodyMaker:
 
     def _plant(self, feature: str, body: str, r: int) -> str:
         toks = body.split()
-        w = toks[r % len(toks)].strip(".,?!")
+        w = toks[r % len(toks)].strip('.,?!"')
         if feature == "url":
             dom = URL_DOMAINS[r % len(URL_DOMAINS)]
             return f"{body} http://www.{dom}/{w}{r % 9973}"
