@@ -27,8 +27,8 @@ import pyarrow as pa
 from rdial import schema
 from rdial.build.chains import ChainBuilder, ChainPaths
 from rdial.build.dedupe import latest_records
-from rdial.build.links import count_kinds, link_parents
-from rdial.build.usable import body_reason
+from rdial.build.links import TO_SUBMISSION, count_kinds, link_parents
+from rdial.build.usable import body_reasons
 
 MONTH = r"(\d{4}-\d{2})"  # "RC_2005-12.zst" -> "2005-12"
 
@@ -50,23 +50,21 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
                  options: ChainOptions, rules: CommentRules | None = None) -> tuple[pa.Table, dict]:
     """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included)."""
     stats: dict = {"records": comments.height}
-    nodes = comments.filter(pl.col("id").is_not_null() & pl.col("link_id").is_not_null())
-    stats["records_without_id"] = comments.height - nodes.height
-    nodes = nodes.with_columns(group_of(options.per_month))
-    nodes, stats["duplicates"] = latest_records(nodes, ["group", "id"])
-    nodes = nodes.sort(["group", "link_id", "created_utc", "id"], nulls_last=False)
+    nodes, dropped = ordered_nodes(comments, options.per_month)
+    stats["records_without_id"], stats["duplicates"] = dropped
     stats["comments"] = nodes.height
     subs, stats["submission_duplicates"] = dedupe_submissions(submissions)
 
     reasons = unusable_reasons(nodes, subs, rules)
     stats["unusable"] = count_reasons(reasons)
-    parent, kinds = link_parents(nodes)
+    parent, kinds = link_parents(nodes, per_group=options.per_month)
     stats["links"] = count_kinds(kinds)
+    top_level = kinds == TO_SUBMISSION
 
     usable = reasons.is_null().to_numpy()
-    titles = title_nodes(nodes, kinds, subs) if options.with_title else None
+    titles = title_nodes(nodes, top_level, subs) if options.with_title else None
     if titles is not None and titles.height:
-        parent, usable = attach_titles(nodes, kinds, titles, parent, usable)
+        parent, usable = attach_titles(nodes, top_level, titles, parent, usable)
     target_ok = np.arange(len(parent)) < nodes.height   # title nodes never end a chain
     builder = ChainBuilder(targets=options.targets, min_turns=options.min_turns,
                            max_turns=options.max_turns)
@@ -75,6 +73,23 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
     stats["chains_with_title"] = int((paths.nodes[paths.offsets[:-1]] >= nodes.height).sum()) \
         if len(paths) else 0
     return chains_table(nodes, titles, subs, paths), stats
+
+
+SORT_KEY = ["group", "link_id", "created_utc", "id"]
+
+
+def ordered_nodes(comments: pl.DataFrame, per_month: bool) -> tuple[pl.DataFrame, tuple[int, int]]:
+    """The deduplicated comments in SORT_KEY order, with a `group` column; (rows without id or
+    link_id, duplicates dropped). Decided on a narrow key frame, then the wide rows (bodies)
+    are gathered once."""
+    keys = comments.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), "id", "link_id",
+                           "created_utc", "retrieved_on", "source", "line", group_of(per_month))
+    valid = keys.filter(pl.col("id").is_not_null() & pl.col("link_id").is_not_null())
+    latest, duplicates = latest_records(valid, ["group", "id"] if per_month else ["id"])
+    by = SORT_KEY if per_month else SORT_KEY[1:]  # one group: do not sort by a constant
+    order = latest.sort(by, nulls_last=False).select("row", "group")
+    nodes = comments[order["row"]].with_columns(order["group"])
+    return nodes, (keys.height - valid.height, duplicates)
 
 
 def group_of(per_month: bool) -> pl.Expr:
@@ -96,7 +111,7 @@ def dedupe_submissions(submissions: pl.DataFrame | None) -> tuple[pl.DataFrame |
 def unusable_reasons(nodes: pl.DataFrame, subs: pl.DataFrame | None,
                      rules: CommentRules | None) -> pl.Series:
     """One reason or null per node: the body rules first, then the preset's comment rules."""
-    reasons = nodes.select(body_reason()).to_series()
+    reasons = body_reasons(nodes)
     if rules is None:
         return reasons
     candidates = reasons.is_null()
@@ -114,12 +129,13 @@ def count_reasons(reasons: pl.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.iter_rows())}
 
 
-def title_nodes(nodes: pl.DataFrame, kinds: pl.Series, subs: pl.DataFrame | None) -> pl.DataFrame | None:
+def title_nodes(nodes: pl.DataFrame, top_level: np.ndarray,
+                subs: pl.DataFrame | None) -> pl.DataFrame | None:
     """One row per (group, link_id) with a top-level comment and a known submission whose
     title is usable; columns group, link_id, id, author, title, score, created_utc."""
     if subs is None:
         return None
-    top = nodes.filter(kinds == "to_submission").select("group", "link_id") \
+    top = nodes.filter(pl.Series(top_level)).select("group", "link_id") \
         .unique(maintain_order=True)
     known = subs.filter(pl.col("title").str.strip_chars().is_in(["", "[deleted]", "[removed]"]).not_()
                         & pl.col("title").is_not_null())
@@ -127,12 +143,12 @@ def title_nodes(nodes: pl.DataFrame, kinds: pl.Series, subs: pl.DataFrame | None
                     on="link_id", how="inner", maintain_order="left")
 
 
-def attach_titles(nodes: pl.DataFrame, kinds: pl.Series, titles: pl.DataFrame,
+def attach_titles(nodes: pl.DataFrame, top_level: np.ndarray, titles: pl.DataFrame,
                   parent: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Title node j gets index len(nodes) + j and becomes the parent of its top-level comments."""
     n = nodes.height
     keyed = titles.select("group", "link_id").with_row_index("title_node", offset=n)
-    top = nodes.select("group", "link_id").with_row_index("node").filter(kinds == "to_submission")
+    top = nodes.select("group", "link_id").with_row_index("node").filter(pl.Series(top_level))
     linked = top.join(keyed, on=["group", "link_id"], how="inner")
     parent = np.concatenate([parent, np.full(titles.height, -1, dtype=np.int64)])
     parent[linked["node"].to_numpy()] = linked["title_node"].cast(pl.Int64).to_numpy()

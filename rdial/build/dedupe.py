@@ -24,7 +24,8 @@ def latest_records(records: pl.DataFrame, keys: list[str]) -> tuple[pl.DataFrame
     Row order is not kept (callers sort). Only the duplicated ids (about 1% in real dumps) are
     sorted; the rest pass through after one hash pass.
     """
-    repeated = records.select(keys).is_duplicated()
+    repeated = records[keys[0]].is_duplicated() if len(keys) == 1 else \
+        records.select(keys).is_duplicated()
     if not repeated.any():
         return records, 0
     single = records.filter(~repeated)

@@ -11,6 +11,7 @@ the bucket with a message naming the file and the column (other buckets go on).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class BucketInputs:
     files: list[Path]                 # every file read, comments first
 
 
+@functools.lru_cache(maxsize=None)
 def polars_schema(contract: pa.Schema) -> pl.Schema:
     return pl.DataFrame(contract.empty_table()).schema
 
@@ -62,7 +64,7 @@ def read_files(paths: list[Path], contract: pa.Schema) -> pl.DataFrame:
     frames = [read_frame(p, contract) for p in paths]
     if not frames:
         return pl.DataFrame(schema=polars_schema(contract))
-    return pl.concat(frames, rechunk=True)
+    return pl.concat(frames, rechunk=False)  # rows are gathered (and so rechunked) later
 
 
 def bucket_inputs(corpus: Corpus, bucket: int) -> tuple[list[Path], list[Path]]:

@@ -17,53 +17,63 @@ parent from another month counts as missing). Every comment gets exactly one lin
 
 Only `to_comment` links are kept; every other comment starts its chains (a chain's first turn
 replies to the submission or to a comment that is missing or unusable).
+
+The parent lookup is one hash probe per comment (pyarrow `index_in` of the parent ids in the
+ids); threads are compared as integer codes (rows are sorted by thread), not as strings.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow.compute as pc
 
 KINDS = ("to_submission", "to_comment", "parent_missing", "parent_other_thread", "self_reply",
          "parent_id_invalid")
+(TO_SUBMISSION, TO_COMMENT, PARENT_MISSING, PARENT_OTHER_THREAD, SELF_REPLY,
+ PARENT_ID_INVALID) = range(len(KINDS))
 
 
-def link_kinds(nodes: pl.DataFrame) -> pl.DataFrame:
-    """Columns `kind` and `parent_node` (row index of the parent, null unless to_comment)."""
+def _columns(per_group: bool) -> list[pl.Expr]:
     prefix = pl.col("parent_id").str.slice(0, 3)
-    frame = nodes.select(
-        "group", "id", "link_id", "parent_id",
-        pl.when(prefix == "t1_").then(pl.col("parent_id").str.slice(3)).alias("parent_bare"),
-        prefix.alias("prefix"),
-    )
-    parents = nodes.select(
-        "group", pl.col("id").alias("parent_bare"), pl.col("link_id").alias("parent_link"),
-    ).with_row_index("parent_node")
-    joined = frame.join(parents, on=["group", "parent_bare"], how="left", validate="m:1",
-                        maintain_order="left")
-    kind = (pl.when(pl.col("prefix") == "t3_")
-            .then(pl.when(pl.col("parent_id") == pl.col("link_id"))
-                  .then(pl.lit("to_submission")).otherwise(pl.lit("parent_other_thread")))
-            .when(pl.col("parent_bare").is_null()).then(pl.lit("parent_id_invalid"))
-            .when(pl.col("parent_bare") == pl.col("id")).then(pl.lit("self_reply"))
-            .when(pl.col("parent_node").is_null()).then(pl.lit("parent_missing"))
-            .when(pl.col("parent_link") != pl.col("link_id")).then(pl.lit("parent_other_thread"))
-            .otherwise(pl.lit("to_comment")))
-    return joined.select(
-        kind.alias("kind"),
-        pl.when(kind == "to_comment").then(pl.col("parent_node")).alias("parent_node"),
-    )
+    bare = pl.col("parent_id").str.slice(3)
+    key, parent_key = pl.col("id"), bare
+    if per_group:  # ids are unique within a group only
+        key = pl.concat_str(["group", "id"], separator="\x1f")
+        parent_key = pl.concat_str([pl.col("group"), bare], separator="\x1f")
+    new_thread = ((pl.col("link_id") != pl.col("link_id").shift(1))
+                  | (pl.col("group") != pl.col("group").shift(1))).fill_null(True)
+    return [
+        key.alias("key"),
+        pl.when(prefix == "t1_").then(parent_key).alias("parent_key"),
+        (prefix == "t1_").fill_null(False).alias("t1"),
+        (prefix == "t3_").fill_null(False).alias("t3"),
+        (pl.col("parent_id") == pl.col("link_id")).fill_null(False).alias("own_submission"),
+        (bare == pl.col("id")).fill_null(False).alias("self"),
+        new_thread.cast(pl.Int64).cum_sum().alias("thread"),
+    ]
 
 
-def link_parents(nodes: pl.DataFrame) -> tuple[np.ndarray, pl.Series]:
-    """(parent row index per comment, -1 when not linked to a comment; link kind per comment)."""
-    links = link_kinds(nodes)
-    parent = links["parent_node"].fill_null(-1).cast(pl.Int64).to_numpy()
-    return parent, links["kind"]
+def link_parents(nodes: pl.DataFrame, per_group: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(parent row index per comment, -1 unless to_comment; link kind code per comment)."""
+    cols = nodes.select(_columns(per_group or nodes["group"].n_unique() > 1))
+    found = pc.index_in(cols["parent_key"].to_arrow(), value_set=cols["key"].to_arrow())
+    found = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    t1, t3 = cols["t1"].to_numpy(), cols["t3"].to_numpy()
+    thread = cols["thread"].to_numpy()
+    kind = np.full(nodes.height, PARENT_ID_INVALID, dtype=np.int8)
+    kind[t1] = PARENT_MISSING
+    hit = t1 & (found >= 0)
+    kind[hit] = TO_COMMENT
+    kind[hit & (thread[np.maximum(found, 0)] != thread)] = PARENT_OTHER_THREAD
+    kind[t1 & cols["self"].to_numpy()] = SELF_REPLY
+    own = cols["own_submission"].to_numpy()
+    kind[t3 & own] = TO_SUBMISSION
+    kind[t3 & ~own] = PARENT_OTHER_THREAD
+    parent = np.where(kind == TO_COMMENT, found, -1)
+    return parent, kind
 
 
-def count_kinds(kinds: pl.Series) -> dict[str, int]:
-    counts = dict.fromkeys(KINDS, 0)
-    for kind, n in kinds.value_counts().iter_rows():
-        counts[kind] = int(n)
-    return counts
+def count_kinds(kind: np.ndarray) -> dict[str, int]:
+    counts = np.bincount(kind.astype(np.int64), minlength=len(KINDS))
+    return {name: int(counts[i]) for i, name in enumerate(KINDS)}
