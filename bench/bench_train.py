@@ -157,7 +157,7 @@ def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--baseline-batch", type=int, default=32, help="sequences per baseline step")
     parser.add_argument("--dialogues", type=int, default=6000)
     parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and rdial this many times")
@@ -182,8 +182,8 @@ def main() -> None:
         for r in range(args.rounds):
             base = baseline(shards, model_dir, work / f"hf{r}", steps=args.steps, batch=args.baseline_batch,
                             max_len=max_len)
-            # same real tokens per step: the baseline's sequences x mean length, plus rdial's ~2% padding
-            batch_tokens = max(max_len, int(args.baseline_batch * base["mean_len"] * 1.02))
+            # same real tokens per step as the baseline measured, plus rdial's ~1% padding
+            batch_tokens = max(max_len, int(base["tokens_per_step"] * 1.01))
             ours = rdial_run(shards, str(model_dir), work / f"rdial{r}", steps=args.steps,
                              batch_tokens=batch_tokens, max_len=max_len)
             results["baseline"].append(base)

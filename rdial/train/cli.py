@@ -29,6 +29,7 @@ corrupt checkpoint), reported before any training; 130 stopped by a signal (chec
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rdial.config import add_config_arguments, config_from_args
@@ -46,6 +47,8 @@ def run(args) -> int:
 
     cfg = config_from_args(TrainConfig, args)
     summary = train(cfg)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return 130 if summary.interrupted else 0
     if summary.interrupted:
         print(f"rdial train: stopped by {summary.interrupted} at step {summary.steps}; checkpoint "
               f"{summary.checkpoint}; continue with --resume", file=sys.stderr)

@@ -214,9 +214,8 @@ class _Trainer:
         self.positions = [loader.position for loader in self.loaders]
         window = Counter()        # sums since the last train log line (this rank)
         totals = Counter()        # sums over this invocation (this rank)
-        progress = Progress("train", total=cfg.max_steps, unit="steps",
-                            enabled=cfg.progress and dist.main)
-        progress.done = self.step
+        progress = Progress(f"train from step {self.step}" if self.step else "train",
+                            total=cfg.max_steps - self.step, unit="steps", enabled=cfg.progress and dist.main)
         interrupted, last_saved, train_loss, train_seconds, window_seconds = None, None, None, 0.0, 0.0
         with StopSignals() as stop:
             while self.step < cfg.max_steps:
