@@ -22,6 +22,7 @@ disk, read-only) stops the run with one line (exit status 2) and publishes nothi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import queue
@@ -386,10 +387,16 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
 
 def sweep_leftovers(corpus: Corpus) -> int:
     """Remove what a killed extract run left: temporary files of the small JSON outputs
-    (ledger, stats, config) written by atomic rename. Staged tables and quarantine files go
-    with each input's staging directory. (Two extract runs into one corpus at the same time
+    (ledger, stats, config) written by atomic rename, and staged tables and quarantine files
+    under `_staging/extract`. (Two extract runs into one corpus at the same time
     are not supported: one would sweep the other's temporaries.)"""
     found = 0
+    staging = corpus.root / "_staging" / STAGE
+    if staging.exists():  # killed between publishing an input and removing its staging
+        found += 1
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.parent.rmdir()
     for directory in (Ledger(corpus.root, STAGE).dir, corpus.stats_dir(STAGE)):
         found += sweep_temporaries(directory)
     for directory in (corpus.root / "stats", corpus.root / "config", corpus.root):

@@ -47,7 +47,9 @@ def kill_when(dumps: Path, out: Path, condition) -> None:
 
 
 def mid_first_input(out: Path) -> bool:
-    return any((out / "_staging").rglob("*.parquet")) if (out / "_staging").exists() else False
+    """The first input has spilled rows to its staging directory (1 MiB buffer)."""
+    staging = out / "_staging"
+    return staging.exists() and any(p.is_file() for p in staging.rglob("*"))
 
 
 def at_first_ledger_write(out: Path) -> bool:

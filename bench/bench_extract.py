@@ -1,0 +1,138 @@
+"""Benchmark `rdial extract` against the PushshiftDumps way of reading a dump, and zstd itself.
+
+    python bench/bench_extract.py                      # 2M-line synthetic RC dump (zst, --long=31)
+    python bench/bench_extract.py --lines 500000       # smaller
+    python bench/bench_extract.py --dump RC_2019-10.zst   # any real dump
+
+All three read the same file in the same invocation, one after the other:
+  zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
+  baseline   what the PushshiftDumps scripts do: zstandard stream_reader, decode chunks to str,
+             split on "\\n", stdlib json.loads per line, nothing written
+  rdial      `python -m rdial.extract.cli DUMP --out TMP` (1024 buckets, Parquet written), wall
+             time of the whole command including interpreter start-up, and its peak RSS
+Targets (issue 2): rdial >= 3.5x baseline lines/s, >= 0.45x zstd lines/s, peak RSS < 2.5 GiB.
+The machine is shared: the load average is printed before and after; rerun when it is high.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synth_dump(workdir: Path, lines: int) -> Path:
+    """A synthetic RC dump from `rdial synth` (zst, window log 31), cached in `workdir`."""
+    out = workdir / f"synth-{lines}"
+    dump = out / "RC_2005-12.zst"
+    if not dump.exists():
+        print(f"generating a {lines:,}-line synthetic dump in {out} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "rdial", "synth", "--out", str(out), "--comments",
+                        str(lines)], check=True, cwd=ROOT)
+    return dump
+
+
+# --- the baseline, as the PushshiftDumps scripts (Watchful1/PushshiftDumps) read dumps ---------
+def read_and_decode(reader, chunk_size, max_window_size, previous_chunk=None, bytes_read=0):
+    chunk = reader.read(chunk_size)
+    bytes_read += chunk_size
+    if previous_chunk is not None:
+        chunk = previous_chunk + chunk
+    try:
+        return chunk.decode()
+    except UnicodeDecodeError:
+        if bytes_read > max_window_size:
+            raise UnicodeError(f"Unable to decode frame after reading {bytes_read:,} bytes")
+        return read_and_decode(reader, chunk_size, max_window_size, chunk, bytes_read)
+
+
+def read_lines_zst(file_name):
+    import zstandard
+
+    with open(file_name, "rb") as file_handle:
+        buffer = ""
+        reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(file_handle)
+        while True:
+            chunk = read_and_decode(reader, 2**27, (2**29) * 2)
+            if not chunk:
+                break
+            lines = (buffer + chunk).split("\n")
+            for line in lines[:-1]:
+                yield line, file_handle.tell()
+            buffer = lines[-1]
+        reader.close()
+
+
+def baseline(dump: Path) -> tuple[int, float]:
+    start = time.perf_counter()
+    n = 0
+    for line, _ in read_lines_zst(dump):
+        json.loads(line)
+        n += 1
+    return n, time.perf_counter() - start
+
+
+# --- the other two ----------------------------------------------------------------------------
+def zstd_cli(dump: Path) -> float:
+    start = time.perf_counter()
+    with open(os.devnull, "wb") as null:
+        subprocess.run(["zstd", "-dc", "--long=31", str(dump)], stdout=null, check=True)
+    return time.perf_counter() - start
+
+
+def rdial_extract(dump: Path, out: Path) -> tuple[float, int, dict]:
+    """Wall seconds, peak RSS (bytes) of the extract command, and its per-input stats."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "rdial.extract.cli", str(dump), "--out", str(out), "--no-progress"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"rdial extract failed with status {status}")
+    stats = json.loads((out / "stats" / "extract" / f"{dump.name}.json").read_text())
+    return seconds, usage.ru_maxrss * 1024, stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=2_000_000, help="synthetic dump size")
+    parser.add_argument("--dump", type=Path, help="benchmark this zst dump instead")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rdial-bench-extract")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    dump = args.dump or synth_dump(args.workdir, args.lines)
+    print(f"dump: {dump} ({dump.stat().st_size / 1e6:.1f} MB compressed); "
+          f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+
+    rdial_s, rss, stats = rdial_extract(dump, args.workdir / "corpus")
+    lines = stats["lines"]
+    zstd_s = zstd_cli(dump)
+    base_n, base_s = baseline(dump)
+    assert base_n == lines, (base_n, lines)
+
+    rates = {"zstd -dc --long=31": lines / zstd_s, "baseline (PushshiftDumps way)": lines / base_s,
+             "rdial extract": lines / rdial_s}
+    print(f"lines: {lines:,} ({stats['good']:,} rows written, {stats['quarantined_total']:,} "
+          f"quarantined; rdial's own task time {stats['seconds']:.2f} s)")
+    for name, seconds in (("zstd -dc --long=31", zstd_s), ("baseline (PushshiftDumps way)", base_s),
+                          ("rdial extract", rdial_s)):
+        print(f"  {name:32s} {seconds:7.2f} s  {rates[name]:>10,.0f} lines/s")
+    vs_base = rates["rdial extract"] / rates["baseline (PushshiftDumps way)"]
+    vs_zstd = rates["rdial extract"] / rates["zstd -dc --long=31"]
+    print(f"rdial / baseline: {vs_base:.2f}x (target >= 3.5x)")
+    print(f"rdial / zstd -dc: {vs_zstd:.2f}x (target >= 0.45x)")
+    print(f"rdial peak RSS: {rss / 2**30:.2f} GiB (target < 2.5 GiB)")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (shared machine: figures vary with it)")
+
+
+if __name__ == "__main__":
+    main()
