@@ -10,6 +10,7 @@ they are left as None here and filled in, in file order, by `fill_duplicates`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +18,9 @@ import numpy as np
 from rdial.synth.eras import ERA_NAMES, ERAS
 from rdial.synth.plan import (AUTHOR_GONE, BOT, DELETED, KIND_NAMES, PLAIN, REMOVED, MonthPlan,
                               ThreadTable, retrieved_on)
-from rdial.synth.records import CommentFactory
+from rdial.synth.lines import (GONE_EMPTY_VARIANT, GONE_VARIANT, PLAIN_VARIANT,
+                               CommentLineFormatter)
+from rdial.synth.records import author_fullname, hash_small, subreddit_id
 from rdial.synth.text import BOT_AUTHORS, BOT_BODIES, FEATURES, BodyMaker
 
 CHUNK = 20_000
@@ -25,8 +28,8 @@ CHUNK = 20_000
 
 @dataclass
 class ChunkResult:
-    lines: list[bytes | None]          # None where a repeated record goes
-    sources: dict[int, dict]           # node -> record, for nodes repeated later in the file
+    lines: list[str | None]            # None where a repeated record goes
+    sources: dict[int, tuple]          # node -> (era index, variant, {key: value}) for repeats
     planted: dict[str, list[str]]      # id lists by planted kind, for this chunk's new lines
 
 
@@ -53,19 +56,36 @@ class CommentEmitter:
         bodies = self._text.bodies(rng, len(fresh), plan.feature[fresh])
         rand = rng.integers(0, 1 << 30, len(fresh))
         planted: dict[str, list[str]] = {}
-        records = self._records(fresh, bodies, rand, planted)
-        encoders = [ERAS[e].encode for e in ERA_NAMES]
-        eras = plan.line_era[fresh].tolist()
-        fresh_lines = iter([encoders[e](rec) for e, rec in zip(eras, records)])
-        lines = [None if d else next(fresh_lines) for d in dups.tolist()]
-        repeated = np.isin(fresh, plan.emit[plan.is_dup])
-        sources = {n: records[i] for i, n in zip(np.flatnonzero(repeated).tolist(),
-                                                  fresh[repeated].tolist())}
+        cols = self._columns(fresh, bodies, rand, planted)
+        variant = [GONE_EMPTY_VARIANT if b in ("[deleted]", "[removed]") else GONE_VARIANT
+                   if a == "[deleted]" else PLAIN_VARIANT
+                   for a, b in zip(cols["author"], cols["body"])]
+        era = plan.line_era[fresh]
+        fresh_lines = self._lines(era, cols, variant)
+        it = iter(fresh_lines)
+        lines = [None if d else next(it) for d in dups.tolist()]
+        repeated = np.flatnonzero(np.isin(fresh, plan.emit[plan.is_dup])).tolist()
+        sources = {int(fresh[i]): (int(era[i]), variant[i], {k: v[i] for k, v in cols.items()})
+                   for i in repeated}
         return ChunkResult(lines=lines, sources=sources, planted=planted)
 
-    def _records(self, nodes: np.ndarray, bodies: list[str], rand: np.ndarray,
-                 planted: dict) -> list[dict]:
-        """Records of first-time lines, built column-wise, era by era, in `nodes` order."""
+    @staticmethod
+    def _lines(era: np.ndarray, cols: dict[str, list], variant: list[int]) -> list[str]:
+        eras_here = np.unique(era).tolist()
+        if len(eras_here) == 1:
+            return formatter(eras_here[0]).lines(cols, variant)
+        out: list = [None] * len(variant)
+        for e in eras_here:                         # --era mixed: each era its own format
+            rows = np.flatnonzero(era == e).tolist()
+            part = formatter(e).lines({k: [v[i] for i in rows] for k, v in cols.items()},
+                                      [variant[i] for i in rows])
+            for i, line in zip(rows, part):
+                out[i] = line
+        return out
+
+    def _columns(self, nodes: np.ndarray, bodies: list[str], rand: np.ndarray,
+                 planted: dict) -> dict[str, list]:
+        """Values of every dynamic comment key (lines.COMMENT_KEYS) for first-time lines."""
         plan, table = self.plan, self.table
         p = plan.parent[nodes]
         ids = plan.id_strings(nodes)
@@ -76,34 +96,37 @@ class CommentEmitter:
         subs = [table.subreddits[t] for t in thread]
         kind = plan.kind[nodes]
         authors = [self.authors[x] for x in plan.author[nodes].tolist()]
-        distinguished = [None] * len(nodes)
-        stickied = [False] * len(nodes)
+        distinguished = ["null"] * len(nodes)
+        stickied = ["false"] * len(nodes)
         self._special_authors(kind, rand, p, subs, authors, bodies, distinguished, stickied)
         _note_planted(plan.feature[nodes], ids, kind, planted)
         era = plan.line_era[nodes]
         time = plan.time[nodes]
-        op = [table.authors[t] for t in thread]
-        cols = dict(
-            ids=ids, link_ids=["t3_" + table.link_ids[t] for t in thread], parent_ids=parent_ids,
-            authors=authors, bodies=bodies, subreddits=subs, created=time.tolist(),
-            scores=plan.score[nodes].tolist(),
-            retrieved=retrieved_on(era, time, plan.start).tolist(),
-            slugs=[table.slugs[t] for t in thread], distinguished=distinguished,
-            stickied=stickied, controversiality=(rand % 29 == 0).astype(int).tolist(),
-            is_submitter=[x == y for x, y in zip(authors, op)])
-        factories = [CommentFactory(ERAS[e]) for e in ERA_NAMES]
-        eras_here = np.unique(era).tolist()
-        if len(eras_here) == 1:
-            f = factories[eras_here[0]]
-            return f.records(f.columns(**cols))
-        out: list = [None] * len(nodes)
-        for e in eras_here:                         # --era mixed: each era its own columns
-            rows = np.flatnonzero(era == e).tolist()
-            f = factories[e]
-            part = f.records(f.columns(**{k: [v[i] for i in rows] for k, v in cols.items()}))
-            for i, rec in zip(rows, part):
-                out[i] = rec
-        return out
+        retrieved = retrieved_on(era, time, plan.start)
+        scores = plan.score[nodes].tolist()
+        link_ids = ["t3_" + table.link_ids[t] for t in thread]
+        wide = bool((era >= ERA_NAMES.index("2019")).any())     # keys only 2019+ lines have
+        cols = {
+            "id": ids, "link_id": link_ids, "parent_id": parent_ids, "author": authors,
+            "body": bodies, "subreddit": subs, "subreddit_id": [subreddit_id(x) for x in subs],
+            "created_utc": time.tolist(), "score": scores, "retrieved_on": retrieved.tolist(),
+            "distinguished": distinguished, "controversiality": (rand % 29 == 0).astype(int).tolist(),
+            "ups": scores, "stickied": stickied, "name": ["t1_" + x for x in ids],
+            "created": time.tolist(),
+        }
+        if wide:
+            op = [table.authors[t] for t in thread]
+            cols.update({
+                "permalink": [f"/r/{s}/comments/{l[3:]}/{table.slugs[t]}/{i}/"
+                              for s, l, t, i in zip(subs, link_ids, thread, ids)],
+                "subreddit_name_prefixed": ["r/" + x for x in subs],
+                "updated_on": (retrieved + 15).tolist(),
+                "_meta": (retrieved + 129594).tolist(),
+                "is_submitter": ["true" if x == y else "false" for x, y in zip(authors, op)],
+                "author_fullname": [author_fullname(a) for a in authors],
+                "author_created_utc": [1100000000 + hash_small(a) for a in authors],
+            })
+        return cols
 
     def _special_authors(self, kind, rand, parent, subs, authors, bodies, distinguished,
                          stickied) -> None:
@@ -123,7 +146,8 @@ class CommentEmitter:
                 bodies[i] = BOT_BODIES[r % len(BOT_BODIES)].format(
                     sub=subs[i], word=words[r % len(words)], text=bodies[i])
                 if authors[i] == "AutoModerator":
-                    distinguished[i], stickied[i] = "moderator", bool(parent[i] < 0)
+                    distinguished[i] = '"moderator"'
+                    stickied[i] = "true" if parent[i] < 0 else "false"
 
 
 def _note_planted(feature: np.ndarray, ids: list[str], kind: np.ndarray, planted: dict) -> None:
@@ -133,17 +157,24 @@ def _note_planted(feature: np.ndarray, ids: list[str], kind: np.ndarray, planted
         planted[name] = [ids[i] for i in np.flatnonzero(feature == f).tolist()]
 
 
-def fill_duplicates(plan: MonthPlan, k: int, lines: list[bytes | None], kept: dict[int, dict],
+def fill_duplicates(plan: MonthPlan, k: int, lines: list[str | None], kept: dict[int, tuple],
                     planted: dict) -> list[bytes]:
-    """Put the repeated records of chunk k in place: a later retrieval, a changed score."""
+    """Put the repeated records of chunk k in place (a later retrieval, a changed score) and
+    encode the chunk's lines."""
     a = k * CHUNK
     for i in [i for i, line in enumerate(lines) if line is None]:
-        node = int(plan.emit[a + i])
-        rec = dict(kept[node])
-        rec["retrieved_on"] += 86400 * 30
-        rec["score"] += 1 + (a + i) % 7
-        if "ups" in rec:
-            rec["ups"] = rec["score"]
-        planted["duplicates"].append(rec["id"])
-        lines[i] = ERAS[ERA_NAMES[plan.line_era[node]]].encode(rec)
-    return lines
+        era, variant, values = kept[int(plan.emit[a + i])]
+        values = dict(values)
+        values["retrieved_on"] += 86400 * 30
+        values["updated_on"] = values["retrieved_on"] + 15
+        values["_meta"] = values["retrieved_on"] + 129594
+        values["score"] += 1 + (a + i) % 7
+        values["ups"] = values["score"]
+        planted["duplicates"].append(values["id"])
+        lines[i] = formatter(era).lines({key: [v] for key, v in values.items()}, [variant])[0]
+    return [line.encode() for line in lines]
+
+
+@functools.lru_cache(maxsize=None)
+def formatter(era_index: int) -> CommentLineFormatter:
+    return CommentLineFormatter(ERAS[ERA_NAMES[era_index]])

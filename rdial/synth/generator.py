@@ -24,7 +24,7 @@ from rdial.synth.config import SynthConfig
 from rdial.synth.eras import ERA_NAMES, ERAS, era_of_month
 from rdial.synth.emitter import CHUNK, CommentEmitter, fill_duplicates
 from rdial.synth.plan import (AUTHOR_GONE, PLAIN, MonthPlan, ThreadTable, WrittenMonth,
-                              base36_many, retrieved_on)
+                              base36_many, retrieval_time)
 from rdial.synth.records import SubmissionFactory
 from rdial.synth.text import FEATURES, BodyMaker
 
@@ -308,8 +308,7 @@ class SynthGenerator:
         else:
             domain = LINK_DOMAINS[(score + t) % len(LINK_DOMAINS)]
             url = f"http://www.{domain}/{slug}.html"
-        era_index = np.array([ERA_NAMES.index(factory.era.name)])
-        retrieved = int(retrieved_on(era_index, np.array([created]), plan.start)[0])
+        retrieved = retrieval_time(factory.era.name, created, plan.start)
         return factory.make(
             id=link, author=author, title=self.table.titles[t], selftext=selftext, url=url,
             domain=domain, is_self=is_self, over_18=over_18, subreddit=sub, created=created,

@@ -27,6 +27,13 @@ RETRIEVAL_LAG = {"2019": 7_000_000, "2024": 15}
 
 
 
+def retrieval_time(era: str, created: int, month_start: int) -> int:
+    """`retrieved_on` below, for one record."""
+    if era in RETRIEVAL_BASE:
+        return RETRIEVAL_BASE[era] + (created - month_start) // 1000
+    return created + RETRIEVAL_LAG[era]
+
+
 def retrieved_on(era_index: np.ndarray, created: np.ndarray, month_start: int) -> np.ndarray:
     """When Pushshift fetched each record: a fixed date years later, or seconds after posting."""
     base = np.array([RETRIEVAL_BASE.get(e, 0) for e in ERA_NAMES])[era_index]

@@ -215,22 +215,19 @@ class BodyMaker:
             features = np.full(n, -1, dtype=np.int8)
         counts = self.sentence_counts(rng, n)
         sents = self.sentences(rng, int(counts.sum()))
-        ends = np.cumsum(counts).tolist()
-        extra = rng.integers(0, 1 << 30, size=n).tolist()
-        opener = rng.integers(0, len(OPENERS) * 6, size=n).tolist()   # 1 in 6 has one
-        feats = features.tolist()
-        out = []
-        start = 0
-        for i in range(n):
-            end = ends[i]
-            body = " ".join(sents[start:end])
-            if opener[i] < len(OPENERS):
-                body = OPENERS[opener[i]] + " " + body[:1].lower() + body[1:]
-            f = feats[i]
-            if f >= 0:
-                body = self._plant(FEATURES[f], body, extra[i])
-            out.append(body)
-            start = end
+        # join all sentences at once: " " inside a body, "\n" after its last sentence
+        # (sentences never hold a newline; planted paragraphs come later)
+        last = np.zeros(len(sents), dtype=bool)
+        last[np.cumsum(counts) - 1] = True
+        seps = ["\n" if x else " " for x in last.tolist()]
+        out = "".join([x for pair in zip(sents, seps) for x in pair]).split("\n")[:n]
+        extra = rng.integers(0, 1 << 30, size=n)
+        opener = rng.integers(0, len(OPENERS) * 6, size=n)       # 1 in 6 bodies has one
+        for i in np.flatnonzero(opener < len(OPENERS)).tolist():
+            body = out[i]
+            out[i] = OPENERS[opener[i]] + " " + body[:1].lower() + body[1:]
+        for i in np.flatnonzero(features >= 0).tolist():
+            out[i] = self._plant(FEATURES[features[i]], out[i], int(extra[i]))
         return out
 
     def _plant(self, feature: str, body: str, r: int) -> str:

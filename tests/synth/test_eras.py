@@ -79,3 +79,17 @@ def test_synth_comments_is_deterministic_and_sized():
     assert len(a) == 300
     assert len({r["id"] for r in a}) == 297                  # 1% duplicates
     assert len({r["id"] for r in synth_comments(300, seed=9, duplicate_rate=0.0)}) == 300
+
+
+@pytest.mark.parametrize("era", sorted(ERA_SHAPES))
+def test_formatted_lines_equal_the_era_encoder_output(era):
+    """Comment lines are %-formatted for speed; they must be byte-equal to encoding the record."""
+    from rdial.synth.eras import ERAS
+
+    lines, _ = synth_lines(SynthConfig(out="unused", months=["2021-03"], comments=3000, era=era,
+                                       bot_rate=0.05))
+    rc = lines["RC_2021-03.zst"]
+    assert all(ERAS[era].encode(json.loads(line)) == line for line in rc)
+    bodies = [json.loads(line)["body"] for line in rc]
+    assert any('"' in b for b in bodies) and any("\n" in b for b in bodies)
+    assert any(not b.isascii() for b in bodies) and any("\\" in b for b in bodies)
