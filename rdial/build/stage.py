@@ -255,15 +255,19 @@ def build_bucket(task: BucketTask) -> dict:
     inputs = read_bucket(list(task.comment_files), list(task.submission_files))
     rules = CommentRuleHook(task.preset) if task.preset.active else None
     table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules)
-    corpus = Corpus(root=task.root, buckets=0)
-    final = corpus.chains_file(task.bucket)
-    with atomic_path(final) as tmp:
-        # dictionaries only where values repeat (texts and ids rarely do): half the write time
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP,
-                       use_dictionary=["link_id", "subreddit"])
+    final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)
+    write_chains(table, final)
     Ledger(task.root, STAGE).record(task.key, task.fingerprint,
                                     outputs=[str(final.relative_to(task.root))], stats=stats)
     return stats
+
+
+def write_chains(table, path: Path) -> None:
+    """Publish a chains table atomically, always with the same options (same bytes on rerun)."""
+    with atomic_path(path) as tmp:
+        # dictionaries only where values repeat (texts and ids rarely do): half the write time
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP,
+                       use_dictionary=["link_id", "subreddit"])
 
 
 MAX_KEYS = {"longest_chain"}
