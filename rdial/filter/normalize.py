@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 URL, MENTION = "__url__", "__mention__"
 _ABBREVIATIONS = (("b/c", "because"), ("j/k", "just kidding"), ("w/o", "without"), ("w/", "with"))
@@ -72,22 +74,73 @@ def dialogpt_normalize(text: str) -> str:
     return " ".join(" ".join(_TOKEN_RE.findall(txt)).split())
 
 
-def dialogpt_normalize_expr(text: pl.Expr) -> pl.Expr:
-    """The same normalisation as a polars expression over a whole string column."""
-    txt = (text.str.replace_all(r"(?:^|\s)#\S*", " ")
-           .str.replace_all(r"(?i)http\S*", " " + URL)
-           .str.replace_all("\\", "", literal=True))
+def _where(s: pl.Series, pattern: str, fn, literal: bool = False) -> pl.Series:
+    """Apply `fn` only to the rows that contain `pattern` (most steps touch few rows)."""
+    mask = s.str.contains(pattern, literal=literal).fill_null(False)
+    if not mask.any():
+        return s
+    return s.scatter(mask.arg_true(), fn(s.filter(mask)))
+
+
+def _abbreviate(s: pl.Series) -> pl.Series:
     for short, long in _ABBREVIATIONS:
-        txt = txt.str.replace_all(short, long, literal=True)
-    txt = (txt.str.replace_all(MENTION, "MENTION", literal=True)
-           .str.replace_all(URL, "URL", literal=True)
-           .str.replace_all(_ILLEGAL, " ")
-           .str.replace_all("MENTION", MENTION, literal=True)
-           .str.replace_all("URL", URL, literal=True))
+        s = s.str.replace_all(short, long, literal=True)
+    return s
+
+
+def _shorten_runs(s: pl.Series) -> pl.Series:
     for ch in _PUNCT_RUN_CHARS:
-        txt = txt.str.replace_all(re.escape(ch) + "{4,}", ch * 3)
-    return (txt.str.extract_all(TOKEN_PATTERN).list.join(" ")
-            .str.replace_all(" {2,}", " ").str.strip_chars(" "))  # phone tokens hold spaces
+        s = s.str.replace_all(re.escape(ch) + "{4,}", ch * 3)
+    return s
+
+
+_RUNS = "|".join(re.escape(ch * 4) for ch in _PUNCT_RUN_CHARS)
+_MARKERS = f"URL|MENTION|{URL}|{MENTION}"
+
+
+def dialogpt_normalize_series(text: pl.Series) -> pl.Series:
+    """The same normalisation on a whole string column (nulls become "").
+
+    Each step runs only on the rows that need it (hashtags, URLs, backslashes, "b/c", markers,
+    punctuation runs are rare; a row of plain words needs no tokenizer).
+    """
+    s = text.fill_null("")
+    s = _where(s, "#", lambda x: x.str.replace_all(r"(?:^|\s)#\S*", " "), literal=True)
+    s = _where(s, "(?i)http", lambda x: x.str.replace_all(r"(?i)http\S*", " " + URL))
+    s = _where(s, "\\", lambda x: x.str.replace_all("\\", "", literal=True), literal=True)
+    s = _where(s, "/", _abbreviate, literal=True)
+    markers = s.str.contains(_MARKERS).fill_null(False)
+    if markers.any():  # protect the markers from the character filter
+        rows = markers.arg_true()
+        s = s.scatter(rows, s.filter(markers).str.replace_all(MENTION, "MENTION", literal=True)
+                      .str.replace_all(URL, "URL", literal=True))
+    s = _where(s, _ILLEGAL, lambda x: x.str.replace_all(_ILLEGAL, " "))
+    if markers.any():
+        s = s.scatter(rows, s.filter(markers).str.replace_all("MENTION", MENTION, literal=True)
+                      .str.replace_all("URL", URL, literal=True))
+    s = _where(s, _RUNS, _shorten_runs)
+    # Only letters and spaces: the tokens are the words (every other alternative of the
+    # tokenizer needs a digit or a punctuation mark), so only the other rows are tokenized.
+    s = _where(s, "[^A-Za-z ]", lambda x: x.str.extract_all(TOKEN_PATTERN).list.join(" "))
+    s = _where(s, "  ", lambda x: x.str.replace_all(" {2,}", " "), literal=True)  # phone tokens
+    return s.str.strip_chars(" ")
+
+
+def collapse_spaces(text: pl.Series) -> pl.Series:
+    """normalize = "none": only whitespace runs become one space."""
+    return text.fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def normalize_lists(texts: pl.Series, fn) -> pl.Series:
+    """Apply a column function to every string of a list column; same list shapes back."""
+    lengths = texts.list.len().fill_null(0)
+    flat = texts.explode(empty_as_null=False, keep_nulls=False)
+    out = fn(flat) if len(flat) else flat
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths.to_numpy())]).astype(np.int64))
+    values = out.to_arrow()
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return pl.from_arrow(pa.LargeListArray.from_arrays(offsets, values)).alias(texts.name)
 
 
 def minimal_word_count(text: str) -> int:

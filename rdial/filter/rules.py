@@ -24,7 +24,8 @@ import re
 import numpy as np
 import polars as pl
 
-from rdial.filter.normalize import URL, dialogpt_normalize_expr, minimal_word_count_expr
+from rdial.filter.normalize import (URL, collapse_spaces, dialogpt_normalize_series,
+                                    minimal_word_count_expr, normalize_lists)
 from rdial.filter.presets import FilterSettings
 
 LIST_COLUMNS = ("turn_ids", "turn_authors", "turn_texts", "turn_scores", "turn_created")
@@ -85,10 +86,8 @@ class ChainRules:
 
     # --- per-turn columns -----------------------------------------------------------------
     def annotate(self, df: pl.DataFrame) -> pl.DataFrame:
-        norm = (pl.col("turn_texts").list.eval(dialogpt_normalize_expr(E))
-                if self.s.normalize == "dialogpt"
-                else pl.col("turn_texts").list.eval(E.str.replace_all(r"\s+", " ").str.strip_chars()))
-        df = df.with_columns(norm.alias("norm_texts"))
+        fn = dialogpt_normalize_series if self.s.normalize == "dialogpt" else collapse_spaces
+        df = df.with_columns(normalize_lists(df["turn_texts"], fn).alias("norm_texts"))
         blocked = words_alternation(self.offensive) if self.offensive else r"[^\s\S]"  # none
         offensive = pl.col("norm_texts").list.eval(E.str.contains(blocked))
         weights = offensive.list.eval(pl.when(E).then(0.0).otherwise(1.0).cast(pl.Float32))

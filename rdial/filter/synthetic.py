@@ -50,8 +50,13 @@ def _texts(rng: np.random.Generator, n: int) -> list[str]:
     words = vocab[rng.choice(len(vocab), size=int(lengths.sum()), p=zipf)]
     spice = rng.random(int(lengths.sum())) < 0.012
     words[spice] = np.array(_SPICE, dtype=object)[rng.integers(0, len(_SPICE), int(spice.sum()))]
+    # real comments are punctuated: a comma after ~8% of words, a sentence end on ~80% of texts
+    commas = rng.random(int(lengths.sum())) < 0.08
+    words[commas] = words[commas] + ","
     cuts = np.cumsum(lengths)[:-1]
-    texts = [" ".join(w) for w in np.split(words, cuts)]
+    ends = np.array([".", ".", ".", "?", "!", "", ""], dtype=object)[rng.integers(0, 7, size=n)]
+    ends[rng.random(n) < 0.15] = ""
+    texts = [" ".join(w) + e for w, e in zip(np.split(words, cuts), ends)]
     bland = np.flatnonzero(rng.random(n) < 0.08)
     for i in bland:
         texts[i] = _BLAND[int(rng.integers(0, len(_BLAND)))]

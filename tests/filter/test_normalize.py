@@ -1,8 +1,8 @@
 import polars as pl
 import pytest
 
-from rdial.filter.normalize import (dialogpt_normalize, dialogpt_normalize_expr,
-                                    minimal_word_count, minimal_word_count_expr)
+from rdial.filter.normalize import (dialogpt_normalize, dialogpt_normalize_series,
+                                    minimal_word_count, minimal_word_count_expr, normalize_lists)
 from rdial.filter.synthetic import random_chains
 
 CASES = {
@@ -32,8 +32,14 @@ def test_reference_normalisation(raw, expected):
 
 def test_vectorised_equals_reference_on_cases_and_random_texts():
     texts = list(CASES) + pl.from_arrow(random_chains(400, seed=7))["turn_texts"].explode().to_list()
-    got = pl.DataFrame({"t": texts}).select(dialogpt_normalize_expr(pl.col("t")))["t"].to_list()
+    got = dialogpt_normalize_series(pl.Series(texts)).to_list()
     assert got == [dialogpt_normalize(t) for t in texts]
+
+
+def test_list_columns_keep_their_shapes():
+    lists = pl.Series([["Hi there!!!!", "b/c"], [], ["#tag only"], None])
+    assert normalize_lists(lists, dialogpt_normalize_series).to_list() == \
+        [["Hi there ! ! !", "because"], [], ["only"], []]
 
 
 def test_agrees_with_nltk_tweet_tokenizer():
