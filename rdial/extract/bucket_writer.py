@@ -14,8 +14,8 @@ bigger than `buffer_bytes` spills: the held rows are appended to per-bucket Arro
 its stream back and is written once. Memory stays around `buffer_bytes` for a dump of any size.
 The final writes run on two threads (Arrow releases the GIL while encoding and compressing).
 
-Files are staged in a directory that mirrors the corpus layout
-(`CORPUS/_staging/extract/<input>/comments/bucket=NNNNN/<input>.parquet`); `publish` renames
+Files are staged in one directory per input and table
+(`CORPUS/_staging/extract/<input>/comments/NNNNN-<input>.parquet`); `publish` renames
 each into place (same file system, so each rename is atomic) and deletes this input's files in
 buckets it no longer produces, so a changed input never leaves stale rows behind.
 """
@@ -59,7 +59,9 @@ class BucketedParquetWriter:
         self.spills = 0
 
     def staged_path(self, bucket: int) -> Path:
-        return self.staging / self.table / f"bucket={bucket:05d}" / self.file_name
+        # Flat: one directory, not one per bucket (creating and removing 1024 directories
+        # cost seconds on the shared disk).
+        return self.staging / self.table / f"{bucket:05d}-{self.file_name}"
 
     def spill_path(self, bucket: int) -> Path:
         return self.staging / "spill" / self.table / f"{bucket:05d}.arrows"
@@ -113,6 +115,7 @@ class BucketedParquetWriter:
             for writer in self._spills.values():
                 writer.close()
             buckets = sorted(set(self._held) | set(self._spills))
+            self.staged_path(0).parent.mkdir(parents=True, exist_ok=True)
             with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="parquet") as pool:
                 list(pool.map(self._write_bucket, buckets))
             self._written = buckets
@@ -126,10 +129,9 @@ class BucketedParquetWriter:
             with pa.ipc.open_stream(str(self.spill_path(bucket))) as spilled:
                 parts.append(spilled.read_all())
         parts.extend(self._held.get(bucket, []))
-        rows = pa.concat_tables(parts).combine_chunks()
+        rows = pa.concat_tables(parts)  # chunked is fine: the writer streams the chunks
         path = self.staged_path(bucket)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(rows, path, compression="zstd", row_group_size=ROW_GROUP_ROWS,
                            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in self.schema.names],
                            write_statistics=[c for c in STATISTICS_COLUMNS if c in self.schema.names])

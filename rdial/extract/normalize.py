@@ -259,7 +259,7 @@ def _created_seconds(created: pa.Array) -> pa.Array:
 def normalize_table(raw: pa.Table, spec: TableSpec) -> tuple[pa.Table, np.ndarray, list[str]]:
     """Read-schema table -> (table in the contract schema without `source`/`line`, boolean mask
     of kept rows, reason per dropped row in row order)."""
-    col = {name: raw.column(name).combine_chunks() for name in raw.column_names}
+    col = {name: raw.column(name) for name in raw.column_names}  # chunked: no copies
     ids = _strip_prefix(col["id"], spec.id_prefix)
     if ids.null_count:
         ids = pc.coalesce(ids, _strip_prefix(col["name"], spec.id_prefix))
@@ -275,7 +275,7 @@ def normalize_table(raw: pa.Table, spec: TableSpec) -> tuple[pa.Table, np.ndarra
     return table, keep, reasons
 
 
-def _required_mask(col: dict[str, pa.Array], spec: TableSpec) -> tuple[np.ndarray, list[str]]:
+def _required_mask(col: dict, spec: TableSpec) -> tuple[np.ndarray, list[str]]:
     n = len(col["id"])
     missing = {f: col[f].is_null().to_numpy(zero_copy_only=False) for f in spec.required
                if col[f].null_count}
