@@ -250,7 +250,7 @@ def load_filter_settings(preset: str | None, config_path: Path | None = None) ->
         _apply(values, doc, source, None)
     sources = [s for _, s in reversed(chain)]
     if config_path:
-        _apply(values, user, str(config_path), Path(config_path).resolve().parent)
+        _apply(values, user, f"--config {config_path}", Path(config_path).resolve().parent)
         sources.append(str(config_path))
     settings = FilterSettings(preset=chain[0][1].split(":", 1)[1], sources=sources, **values)
     validate(settings)
@@ -259,6 +259,7 @@ def load_filter_settings(preset: str | None, config_path: Path | None = None) ->
 
 def validate(s: FilterSettings) -> None:
     src = s.sources[-1] if s.sources else "settings"
+    src = src if src.startswith("preset:") else f"--config {src}"
     checks = [
         (s.min_turns >= 1, "min_turns", "must be at least 1"),
         (s.max_turns == 0 or s.max_turns >= s.min_turns, "max_turns", "must be 0 or >= min_turns"),
