@@ -165,9 +165,9 @@ class BuildReport:
         t = self.totals
         lines = [f"build: {self.buckets} buckets ({self.built} built, {self.skipped} up to date, "
                  f"{len(self.failed)} failed, {self.removed} stale removed) in {self.seconds:.1f}s",
-                 f"build: {t.get('comments', 0)} comments ({t.get('duplicates', 0)} duplicate "
-                 f"records dropped), {t.get('usable', 0)} usable -> {t.get('chains', 0)} chains, "
-                 f"{t.get('turns', 0)} turns"]
+                 f"build: {t.get('comments', 0):,} comments ({t.get('duplicates', 0):,} duplicate "
+                 f"records dropped), {t.get('usable', 0):,} usable -> {t.get('chains', 0):,} "
+                 f"chains, {t.get('turns', 0):,} turns"]
         lines += [f"build: bucket {b:05d} failed: {msg}" for b, msg in self.failed]
         return "\n".join(lines)
 
@@ -189,7 +189,7 @@ def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
     tasks = plan_tasks(corpus, ledger, buckets, cfg, settings_hash)
     report.skipped = len(buckets) - len(tasks)
 
-    meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress)
+    meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress and bool(tasks))
 
     def on_result(task: BucketTask, result) -> None:
         if isinstance(result, TaskFailure):

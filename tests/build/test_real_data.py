@@ -128,3 +128,17 @@ def test_complete_praw_threads_with_titles(real_data, real_corpus, reddit, comme
             if len(p) == 1 and comments[p[0]]["parent_id"].startswith("t3_")}
     assert got == reference_chains(rows) | lone and len(lone) > 0
     assert report.totals["comments"] == 1428 + 541
+
+
+def test_the_extract_stage_output_builds_the_same_chains(real_data, tmp_path, reddit, comment_rows):
+    """The contract end to end: `rdial extract` writes the corpus, build reads it."""
+    extract = pytest.importorskip("rdial.extract.stage")
+    paths = [real_data / "pushshift" / "RC_2005-12.zst", real_data / "pushshift" / "RC_2006-01.zst"]
+    extract.run_extract(extract.ExtractConfig(inputs=paths, out=tmp_path / "extracted", buckets=8,
+                                              workers=1, progress=False))
+    from rdial.corpus import Corpus
+    corpus = Corpus.open(tmp_path / "extracted")
+    build(corpus)
+    got = {tuple(c["turn_ids"]) for c in reddit.chains(corpus)}
+    assert got == reference_chains(comment_rows(paths[0]) + comment_rows(paths[1]))
+    assert len(got) == 829
