@@ -2,7 +2,8 @@
 
 Benchmark of `rdial synth` against a straightforward generator, in one invocation:
 
-  rdial     `rdial synth --out DIR --comments N` (one month, 2005 schema, zst with a 2 GiB
+  rdial     `rdial synth --out DIR --comments N` (run as `python -m rdial.synth.cli`, the same
+            command), one month, 2005 schema, zst with a 2 GiB
             window, multi-threaded streaming compression), the whole command: planning, text,
             RC and RS files, atomic publish
   baseline  the way one would write it without thinking about speed: per line, `random` picks
@@ -91,7 +92,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         out = Path(tmp) / "dumps"
-        ours = measure([sys.executable, "-m", "rdial", "synth", "--out", str(out),
+        ours = measure([sys.executable, "-m", "rdial.synth.cli", "--out", str(out),
                         "--comments", str(args.lines)])
         rc = out / "RC_2005-12.zst"
         assert count_lines(rc) == args.lines

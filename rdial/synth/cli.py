@@ -51,3 +51,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"{cfg.out / name}: {entry['lines']:,} lines", file=sys.stderr)
     print(f"rdial synth: {len(manifest.files)} files in {seconds:.1f} s", file=sys.stderr)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rdial.synth.cli ...`: the same command without the other stages' imports."""
+    from rdial.errors import RdialError
+
+    parser = argparse.ArgumentParser(prog="rdial synth", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    try:
+        return run(parser.parse_args(argv))
+    except RdialError as exc:
+        print(f"rdial: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ emitted in fixed-size chunks, so the same config gives the same bytes.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -56,10 +57,12 @@ def month_bounds(month: str) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
+_NOT_SLUG = re.compile(r"[^a-z0-9 ]")
+
+
 def _slug(title: str) -> str:
     """Reddit's permalink slug: lower case, letters and digits, words joined by "_"."""
-    kept = "".join(c if c.isalnum() or c == " " else "" for c in title.lower())
-    return "_".join(kept.split()[:8])
+    return "_".join(_NOT_SLUG.sub("", title.lower()).split()[:8])
 
 
 class SynthGenerator:

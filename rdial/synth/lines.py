@@ -6,8 +6,8 @@
 Building a dict per line and serialising it costs more than the rest of the generator, so the
 era's template is compiled once into a format string: static keys become literal JSON, dynamic
 keys placeholders. Text columns (body, author) are JSON-escaped a whole column at a time: one
-`json.dumps`/`orjson.dumps` of the list, split on `","` (inside an escaped string every `"` is
-preceded by a backslash, so that separator cannot occur within an item). The result is exactly
+`orjson.dumps` of the list, split on `","` (inside an escaped string every `"` is preceded by a
+backslash, so that separator cannot occur within an item). The result is exactly
 what the era's encoder (`EraSchema.encode`) writes for the same record; tests check that.
 
 Variants: a deleted account's record lacks the author_* keys (2019+), and a deleted/removed body
@@ -40,14 +40,19 @@ PLAIN_VARIANT, GONE_VARIANT, GONE_EMPTY_VARIANT = 0, 1, 2
 
 
 def escape_many(values: list[str], ascii: bool) -> list[str]:
-    """JSON-escaped contents (no surrounding quotes) of many strings, in two C calls."""
+    """JSON-escaped contents (no surrounding quotes) of many strings, in one orjson call.
+
+    orjson writes non-ASCII as is; for an era that escaped it (`\\uXXXX`), the few non-ASCII
+    strings are redone one by one with the stdlib encoder.
+    """
     if not values:
         return []
+    out = orjson.dumps(values).decode()[2:-2].split('","')
     if ascii:
-        text = json.dumps(values, ensure_ascii=True, separators=(",", ":"))
-    else:
-        text = orjson.dumps(values).decode()
-    return text[2:-2].split('","')
+        for i, v in enumerate(values):
+            if not v.isascii():
+                out[i] = json.dumps(v)[1:-1]
+    return out
 
 
 def _number_format(kind: str, era: EraSchema, template: dict) -> str:
