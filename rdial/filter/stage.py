@@ -269,6 +269,10 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     peaks = {"judge": _max_peak(results)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
+    if not tasks:  # nothing to publish: keep the previous shards rather than empty ones
+        shutil.rmtree(work, ignore_errors=True)
+        raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
+                         f"{corpus.shards_dir} left as it was")
     global_stats = {}
     if any(r in settings.rules for r in GLOBAL_RULES) and tasks:
         parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]

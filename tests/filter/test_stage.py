@@ -6,7 +6,7 @@ import pytest
 
 from rdial import schema
 from rdial.corpus import Corpus
-from rdial.errors import ConfigError
+from rdial.errors import ConfigError, RdialError
 from rdial.filter.stage import FilterConfig, run_filter
 from rdial.filter.synthetic import chain_row as chain
 from rdial.filter.synthetic import chains_table, random_chains
@@ -136,3 +136,13 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
     assert not (tmp_path / "c/rejects").exists()
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == \
         ["chains", "config", "corpus.json", "shards", "stats"]
+
+
+def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
+    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1)
+    run_filter(cfg(corpus.root, preset="dialogpt"))
+    before = (tmp_path / "c/shards/train/part-00000.parquet").read_bytes()
+    corpus.chains_file(0).write_bytes(b"broken")
+    with pytest.raises(RdialError, match="every bucket failed"):
+        run_filter(cfg(corpus.root, preset="dialogpt"))
+    assert (tmp_path / "c/shards/train/part-00000.parquet").read_bytes() == before
