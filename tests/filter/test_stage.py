@@ -146,3 +146,20 @@ def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
     with pytest.raises(RdialError, match="every bucket failed"):
         run_filter(cfg(corpus.root, preset="dialogpt"))
     assert (tmp_path / "c/shards/train/part-00000.parquet").read_bytes() == before
+
+
+def test_bland_targets_dropped_through_the_stage_with_a_toml_threshold(tmp_path):
+    rows = [chain(f"question number {i} is what", "i do not know the answer", link=f"t3_{i}")
+            for i in range(4)]
+    rows.append(chain("question is what", "i do not know the answer to that one", link="t3_x"))
+    rows.append(chain("question is what", "the cat sat on a mat", link="t3_y"))
+    corpus = write_corpus(tmp_path / "c", chains_table(rows), buckets=3)
+    toml = tmp_path / "f.toml"
+    toml.write_text('[chains]\nbland_min_count = 4\ndisable = ["duplicate"]\n')
+    report = run_filter(cfg(corpus.root, config=toml, keep_rejects=True))
+    # "i do not", "do not know", "not know the", "know the answer" occur 5 times (> 4): the four
+    # short targets are all common trigrams; the longer one has 4 of 7 common (57% < 90%)
+    assert report.stats["dropped"] == {"bland": 4}
+    assert report.stats["common_trigrams"] == 4
+    kept = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "c/shards").glob("*/part-*.parquet"))])
+    assert sorted(kept["link_id"].to_list()) == ["t3_x", "t3_y"]
