@@ -62,6 +62,8 @@ def test_parent_cycle_self_reply_and_parent_in_another_thread(reddit):
         c("a1", "t3_s", "A1"), c("o1", "t1_a1", "O1", link="t3_o"), c("o2", "t1_o1", "O2", link="t3_o"),
         # p1 names another thread's submission as its parent
         c("p1", "t3_elsewhere", "P1"), c("p2", "t1_p1", "P2"),
+        # a parent_id that is neither t1_ nor t3_; a record without an id
+        c("v", "garbage", "V"), c(None, "t1_v", "no id"),
     ]}, buckets=1)
     report = build(corpus)
     ids = reddit.ids(corpus)
@@ -69,8 +71,9 @@ def test_parent_cycle_self_reply_and_parent_in_another_thread(reddit):
     t = report.totals
     assert (t["cycles_cut"], t["comments_on_cycles"]) == (1, 2)
     assert t["links"] == {"to_submission": 1, "to_comment": 6, "parent_missing": 0,
-                          "parent_other_thread": 2, "self_reply": 1, "parent_id_invalid": 0}
-    assert t["too_short"] == 1  # a1: its only reply is in another thread
+                          "parent_other_thread": 2, "self_reply": 1, "parent_id_invalid": 1}
+    assert t["too_short"] == 2  # a1 (its only reply is in another thread) and v
+    assert (t["records"], t["records_without_id"], t["comments"]) == (12, 1, 11)
 
 
 def test_threads_join_across_months_unless_per_month(reddit):
