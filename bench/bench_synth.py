@@ -83,6 +83,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=2_000_000, help="RC lines for rdial synth")
     ap.add_argument("--baseline-lines", type=int, default=0, help="lines for the baseline (default lines/4)")
+    ap.add_argument("--workers", type=int, default=0, help="rdial synth --workers (0: one per core)")
     ap.add_argument("--baseline-child", nargs=2, metavar=("OUT", "LINES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.baseline_child:
@@ -93,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as tmp:
         out = Path(tmp) / "dumps"
         ours = measure([sys.executable, "-m", "rdial.synth.cli", "--out", str(out),
-                        "--comments", str(args.lines)])
+                        "--comments", str(args.lines), "--workers", str(args.workers)])
         rc = out / "RC_2005-12.zst"
         assert count_lines(rc) == args.lines
         size_mb = rc.stat().st_size / 1e6
@@ -101,6 +102,7 @@ def main() -> None:
         base = measure([sys.executable, __file__, "--baseline-child", str(base_file), str(n_base)])
         assert count_lines(base_file) == n_base
     r_ours, r_base = args.lines / ours["wall"], n_base / base["wall"]
+    print(f"rdial synth --workers {args.workers or os.cpu_count()}:")
     print(f"rdial synth : {args.lines:>10,} lines  {ours['wall']:6.1f} s  {r_ours:>9,.0f} lines/s  "
           f"cpu {ours['cpu']:6.1f} s  peak RSS {ours['rss_mb']:,.0f} MB  (RC {size_mb:,.0f} MB zst + RS)")
     print(f"baseline    : {n_base:>10,} lines  {base['wall']:6.1f} s  {r_base:>9,.0f} lines/s  "

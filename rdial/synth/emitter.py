@@ -28,7 +28,7 @@ CHUNK = 20_000
 
 @dataclass
 class ChunkResult:
-    lines: list[str | None]            # None where a repeated record goes
+    lines: list[bytes | None]          # None where a repeated record goes
     sources: dict[int, tuple]          # node -> (era index, variant, {key: value}) for repeats
     planted: dict[str, list[str]]      # id lists by planted kind, for this chunk's new lines
 
@@ -62,7 +62,7 @@ class CommentEmitter:
                    for a, b in zip(cols["author"], cols["body"])]
         era = plan.line_era[fresh]
         fresh_lines = self._lines(era, cols, variant)
-        it = iter(fresh_lines)
+        it = iter("\n".join(fresh_lines).encode().split(b"\n"))    # one encode for the chunk
         lines = [None if d else next(it) for d in dups.tolist()]
         repeated = np.flatnonzero(np.isin(fresh, plan.emit[plan.is_dup])).tolist()
         sources = {int(fresh[i]): (int(era[i]), variant[i], {k: v[i] for k, v in cols.items()})
@@ -157,10 +157,9 @@ def _note_planted(feature: np.ndarray, ids: list[str], kind: np.ndarray, planted
         planted[name] = [ids[i] for i in np.flatnonzero(feature == f).tolist()]
 
 
-def fill_duplicates(plan: MonthPlan, k: int, lines: list[str | None], kept: dict[int, tuple],
+def fill_duplicates(plan: MonthPlan, k: int, lines: list[bytes | None], kept: dict[int, tuple],
                     planted: dict) -> list[bytes]:
-    """Put the repeated records of chunk k in place (a later retrieval, a changed score) and
-    encode the chunk's lines."""
+    """Put the repeated records of chunk k in place: a later retrieval, a changed score."""
     a = k * CHUNK
     for i in [i for i, line in enumerate(lines) if line is None]:
         era, variant, values = kept[int(plan.emit[a + i])]
@@ -171,8 +170,9 @@ def fill_duplicates(plan: MonthPlan, k: int, lines: list[str | None], kept: dict
         values["score"] += 1 + (a + i) % 7
         values["ups"] = values["score"]
         planted["duplicates"].append(values["id"])
-        lines[i] = formatter(era).lines({key: [v] for key, v in values.items()}, [variant])[0]
-    return [line.encode() for line in lines]
+        line = formatter(era).lines({key: [v] for key, v in values.items()}, [variant])[0]
+        lines[i] = line.encode()
+    return lines
 
 
 @functools.lru_cache(maxsize=None)
