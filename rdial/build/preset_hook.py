@@ -49,14 +49,26 @@ class PresetSpec:
         return "--preset" if self.preset is not None else "--filter-config"
 
 
-@functools.lru_cache(maxsize=4)
 def load_settings(spec: PresetSpec) -> Any:
+    """The filter settings of `spec`, loaded once per process (each worker: once per run)."""
+    stamp = None
+    if spec.filter_config is not None and Path(spec.filter_config).is_file():
+        st = Path(spec.filter_config).stat()
+        stamp = (st.st_mtime_ns, st.st_size)  # an edited TOML file is loaded again
+    return _load_settings(spec, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_settings(spec: PresetSpec, stamp) -> Any:
     try:
         from rdial.filter.presets import load_filter_settings
     except ImportError as exc:
         raise ConfigError(f"{spec.flag}: the filter stage (rdial.filter.presets."
                           f"load_filter_settings) is not available: {exc}") from exc
     return load_filter_settings(spec.preset, spec.filter_config)
+
+
+load_settings.cache_clear = _load_settings.cache_clear  # type: ignore[attr-defined]
 
 
 def build_defaults(settings: Any) -> dict:

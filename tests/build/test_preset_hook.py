@@ -69,6 +69,25 @@ def test_explicit_flags_override_the_preset(reddit, fake_preset):
     assert reddit.ids(corpus) == [["a", "b"], ["e", "f", "g"]]
 
 
+def test_changed_preset_settings_rebuild_every_bucket(reddit, fake_preset, monkeypatch, tmp_path):
+    import rdial.filter.presets as presets
+    corpus = reddit.corpus(months(reddit))
+    toml = tmp_path / "mine.toml"
+    toml.write_text("word = 'spam'\n")
+    cfg = BuildConfig(corpus=corpus.root, workers=1, preset="fake", filter_config=toml)
+    first = run_build(cfg, progress=False)
+    assert run_build(cfg, progress=False).built == 0
+    toml.write_text("word = 'B'\n")  # the file changed: every bucket is rebuilt
+    assert run_build(cfg, progress=False).built == first.built
+    # the settings a preset resolves to changed (e.g. a new rdial version): rebuilt too
+    monkeypatch.setattr(presets, "load_filter_settings", lambda p, c=None: FakeSettings(
+        build_defaults={"max_turns": 2, "per_month": True}, word="D"), raising=False)
+    hook.load_settings.cache_clear()
+    assert run_build(cfg, progress=False).built == first.built
+    # d dropped by the new word: "spam C" is a leaf again (last 2 turns), e is alone
+    assert reddit.ids(corpus) == [["b", "c"], ["f", "g"]]
+
+
 def test_unknown_build_default_names_the_flag(reddit, monkeypatch):
     import rdial.filter.presets as presets
     monkeypatch.setattr(presets, "load_filter_settings",
