@@ -103,10 +103,15 @@ def test_first_failing_rule_in_preset_order_is_the_reason():
     assert reasons("paper", [row]) == ["url"]
 
 
-@pytest.mark.parametrize("preset", ["dialogpt", "paper", "rdial"])
-def test_vectorised_rules_equal_per_instance_reference(preset):
+@pytest.mark.parametrize("preset,overrides", [
+    ("dialogpt", {}), ("paper", {}), ("rdial", {}),
+    ("rdial", {"normalize": "none", "url_scope": "target", "markup_scope": "all",
+               "max_turns": 0, "max_turn_words": 0, "rules": ["shouting", "long_word", "too_long",
+                                                             "url", "markup", "repetition"]}),
+])
+def test_vectorised_rules_equal_per_instance_reference(preset, overrides):
     table = random_chains(3000, seed=11)
-    s = load_filter_settings(preset)
+    s = dataclasses.replace(load_filter_settings(preset), **overrides)
     out = ChainRules(s).apply(pl.from_arrow(table))
     ref = ReferenceRules(s)
     expected = [ref.judge(row) for row in table.to_pylist()]
