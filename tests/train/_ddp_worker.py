@@ -15,7 +15,7 @@ from rdial.train.trainer import TrainConfig, train
 def main() -> None:
     shards, out = Path(sys.argv[1]), Path(sys.argv[2])
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    cfg = TrainConfig(shards=shards, out=out, model="tiny", max_steps=4, batch_tokens=512, max_seq_len=64,
+    cfg = TrainConfig(shards=shards, out=out, model="tiny", max_steps=4, batch_tokens=256, max_seq_len=64,
                       lr=3e-3, warmup_steps=2, shuffle_rows=20, dropout=0.0, eval_every=0, eval_dialogues=20,
                       save_every=0, log_every=1, progress=False, grad_accum=1)
     # The rows this rank's lane reads in epoch 0, from the same stream the trainer builds.

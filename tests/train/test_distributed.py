@@ -27,7 +27,7 @@ def test_two_ranks_read_disjoint_data_and_match_one_rank_with_the_same_global_ba
     assert abs(len(rows[0]) - len(rows[1])) <= 5  # one row per row group at most
 
     one = tmp_path / "one"
-    summary = train(TrainConfig(shards=small_shards, out=one, model="tiny", max_steps=4, batch_tokens=512,
+    summary = train(TrainConfig(shards=small_shards, out=one, model="tiny", max_steps=4, batch_tokens=256,
                                 max_seq_len=64, lr=3e-3, warmup_steps=2, shuffle_rows=20, dropout=0.0,
                                 eval_every=0, eval_dialogues=20, save_every=0, log_every=1, progress=False,
                                 grad_accum=2))
