@@ -6,11 +6,13 @@ Benchmark of `rdial synth` against a straightforward generator, in one invocatio
             command), one month, 2005 schema, zst with a 2 GiB
             window, multi-threaded streaming compression), the whole command: planning, text,
             RC and RS files, atomic publish
-  baseline  the way one would write it without thinking about speed: per line, `random` picks
-            words, parent and author, builds the same 18-key dict, `json.dumps`, and writes it
-            into a single-threaded zstandard stream with the same window log 31; RC only (no
-            threads, no submissions, no features). Run on --baseline-lines (default N/4) lines:
-            its rate is per line, so the ratio is fair, and it keeps the run short.
+  baseline  the same kind of lines written the obvious way: per line, `random` fills the same
+            sentence templates word by word (same sentence counts), picks parent, thread and
+            author, copies the same 18-key 2005 record, `json.dumps`, and writes the line into a
+            single-threaded zstandard stream (level 1, window log 31). RC only: no thread
+            trees, no submissions, no planted features, no manifest (all in rdial's time). Run
+            on --baseline-lines (default N/4) lines: its rate is per line, so the ratio holds
+            and the run stays short.
 
 Each is its own child process, so its peak RSS (ru_maxrss) and CPU time are its own. Output: wall
 seconds, lines/s, CPU seconds, peak RSS of each, and the ratio rdial/baseline in lines/s. The
@@ -31,29 +33,46 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def baseline(out: Path, lines: int) -> None:
-    """The naive generator (runs in the child process)."""
+    """The same kind of lines written the obvious way (runs in the child process)."""
     import json
     import random
 
     import zstandard
 
+    from rdial.synth.eras import ERAS
+    from rdial.synth.text import SLOTS, TEMPLATES
+
     rng = random.Random(0)
-    words = ("the to and a of i it that is you in this for not be was on have but with are they "
-             "just like so if my what do can game money work people time good really").split()
-    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31)
+    templates = [t.split() for t in TEMPLATES]
+    record = ERAS["2005"].comment
+    params = zstandard.ZstdCompressionParameters.from_level(1, window_log=31)
     cctx = zstandard.ZstdCompressor(compression_params=params)
-    start = 1133395200
+    start, threads = 1133395200, max(lines // 10, 1)
+
+    def sentence() -> str:
+        words = []
+        for slot in rng.choice(templates):
+            if slot in SLOTS:
+                words.append(rng.choice(SLOTS[slot]))
+            elif slot == ",":
+                words[-1] += ","
+            elif slot != "?":
+                words.append(slot)
+        text = " ".join(words)
+        return text[:1].upper() + text[1:] + "."
+
     with open(out, "wb") as raw, cctx.stream_writer(raw) as w:
         for i in range(lines):
-            body = " ".join(rng.choice(words) for _ in range(rng.randint(3, 30))).capitalize() + "."
-            parent = f"t1_c{rng.randrange(max(i, 1)):x}" if rng.random() < 0.6 else "t3_178" + str(i % 97)
-            rec = {"controversiality": 0, "body": body, "subreddit_id": "t5_6",
-                   "link_id": "t3_178" + str(i % 97), "stickied": False, "subreddit": "reddit.com",
-                   "score": rng.randint(-3, 50), "ups": 1, "author_flair_css_class": None,
-                   "created_utc": start + i, "author_flair_text": None,
-                   "author": f"user{rng.randrange(20000)}", "id": f"c{i:x}", "edited": False,
-                   "parent_id": parent, "gilded": 0, "distinguished": None,
-                   "retrieved_on": 1473738411}
+            n = rng.randint(5, 30) if rng.random() < 0.07 else min(int(rng.expovariate(0.7)) + 1, 30)
+            body = " ".join(sentence() for _ in range(n))
+            link = f"t3_{rng.randrange(threads):x}"
+            parent = f"t1_c{rng.randrange(i):x}" if i and rng.random() < 0.65 else link
+            rec = dict(record)
+            rec.update(body=body, link_id=link, parent_id=parent, id=f"c{i:x}",
+                       author=f"user{rng.randrange(20000)}", score=rng.randint(-3, 50),
+                       created_utc=start + i * 2, retrieved_on=1473738411, subreddit="reddit.com",
+                       subreddit_id="t5_6")
+            rec["ups"] = rec["score"]
             w.write((json.dumps(rec, separators=(",", ":")) + "\n").encode())
 
 

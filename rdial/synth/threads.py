@@ -87,15 +87,18 @@ def remap_parents(parent: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 
 def depths(parent: np.ndarray, root_depth: np.ndarray) -> np.ndarray:
-    """Depth of every node (1 = replies to the submission); parents must precede children."""
-    depth = root_depth.astype(np.int64).copy()
-    has_parent = parent >= 0
-    for _ in range(len(parent) + 1):
-        new = np.where(has_parent, depth[np.maximum(parent, 0)] + 1, root_depth)
-        if np.array_equal(new, depth):
-            break
-        depth = new
-    return depth
+    """Depth of every node: root_depth[i] where parent[i] == -1, else the parent's depth + 1.
+
+    Pointer jumping: each round adds the distance of the node it points at and jumps twice as
+    far, so a depth-20 forest takes 5 rounds of array indexing instead of 20.
+    """
+    n = len(parent)
+    up = np.append(np.where(parent >= 0, parent, n), n)        # node n: the sentinel above roots
+    dist = np.append(np.where(parent >= 0, 1, root_depth), 0).astype(np.int64)
+    while (up[:n] != n).any():
+        dist = dist + dist[up]
+        up = up[up]
+    return dist[:n]
 
 
 def has_children(parent: np.ndarray) -> np.ndarray:

@@ -95,3 +95,10 @@ def test_bots_are_marked_like_automoderator():
     assert all(r["stickied"] == r["parent_id"].startswith("t3_") for r in auto)
     others = [r for r in rows if r["author"] not in ("AutoModerator", "[deleted]")]
     assert all(r["distinguished"] is None for r in others)
+
+
+def test_depths_start_at_the_root_targets_depth():
+    # node 3 continues an older month's comment at depth 3, so it sits at depth 4
+    parent = np.array([-1, 0, 1, -1, 3, 0])
+    root_depth = np.array([1, 1, 1, 4, 4, 1])
+    assert depths(parent, root_depth).tolist() == [1, 2, 3, 4, 5, 2]
