@@ -215,12 +215,13 @@ class BodyMaker:
             features = np.full(n, -1, dtype=np.int8)
         counts = self.sentence_counts(rng, n)
         sents = self.sentences(rng, int(counts.sum()))
-        # join all sentences at once: " " inside a body, "\n" after its last sentence
-        # (sentences never hold a newline; planted paragraphs come later)
-        last = np.zeros(len(sents), dtype=bool)
-        last[np.cumsum(counts) - 1] = True
-        seps = ["\n" if x else " " for x in last.tolist()]
-        out = "".join([x for pair in zip(sents, seps) for x in pair]).split("\n")[:n]
+        # join all sentences once, then cut each body out by character offsets
+        text = " ".join(sents)
+        lens = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
+        ends = np.cumsum(lens + 1) - 1                    # end of sentence j in `text`
+        last = np.cumsum(counts) - 1                      # last sentence of each body
+        starts = (ends - lens)[last - counts + 1]
+        out = [text[a:b] for a, b in zip(starts.tolist(), ends[last].tolist())]
         extra = rng.integers(0, 1 << 30, size=n)
         opener = rng.integers(0, len(OPENERS) * 6, size=n)       # 1 in 6 bodies has one
         for i in np.flatnonzero(opener < len(OPENERS)).tolist():
