@@ -2,6 +2,7 @@
 
     python bench/bench_extract.py                      # 2M-line synthetic RC dump (zst, --long=31)
     python bench/bench_extract.py --lines 500000       # smaller
+    python bench/bench_extract.py --month 2019-10      # 2019-era lines (47 keys, ~1 KB)
     python bench/bench_extract.py --dump RC_2019-10.zst   # any real dump
 
 All three read the same file in the same invocation, one after the other:
@@ -30,14 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def synth_dump(workdir: Path, lines: int) -> Path:
-    """A synthetic RC dump from `rdial synth` (zst, window log 31), cached in `workdir`."""
-    out = workdir / f"synth-{lines}"
-    dump = out / "RC_2005-12.zst"
+def synth_dump(workdir: Path, lines: int, month: str) -> Path:
+    """A synthetic RC dump from `rdial synth` (zst, window log 31), cached in `workdir`.
+    The month picks the era's line schema (2005-12: 18 keys; 2019-10: 47 keys)."""
+    out = workdir / (f"synth-{lines}" if month == "2005-12" else f"synth-{lines}-{month}")
+    dump = out / f"RC_{month}.zst"
     if not dump.exists():
         print(f"generating a {lines:,}-line synthetic dump in {out} ...", flush=True)
         subprocess.run([sys.executable, "-m", "rdial", "synth", "--out", str(out), "--comments",
-                        str(lines)], check=True, cwd=ROOT)
+                        str(lines), "--months", month], check=True, cwd=ROOT)
     return dump
 
 
@@ -116,11 +118,13 @@ def rdial_extract(dump: Path, out: Path) -> tuple[float, float, int, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000, help="synthetic dump size")
+    parser.add_argument("--month", default="2005-12",
+                        help="month of the synthetic dump; its era sets the line schema")
     parser.add_argument("--dump", type=Path, help="benchmark this zst dump instead")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rdial-bench-extract")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    dump = args.dump or synth_dump(args.workdir, args.lines)
+    dump = args.dump or synth_dump(args.workdir, args.lines, args.month)
     print(f"dump: {dump} ({dump.stat().st_size / 1e6:.1f} MB compressed); "
           f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
 
