@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rdial.train.loader import DialogueLoader, ShardStream, shard_units, split_files  # noqa: E402
+from rdial.train.loader import DialogueLoader, ShardStream, build_window, shard_units, split_files  # noqa: E402
 from rdial.train.sample import write_sample_shards  # noqa: E402
 from rdial.train.tokenizer import load_tokenizer  # noqa: E402
 from rdial.train.trainer import TrainConfig, train  # noqa: E402
@@ -114,15 +114,17 @@ def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: 
 
 
 def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
-    """Real tokens/s of one lane's loader over one epoch, consumed by nothing."""
+    """Real tokens/s of one lane's loader (read, tokenize, encode, bucket, collate) over one epoch,
+    in one thread, consumed by nothing."""
     units = shard_units(split_files(shards, "train"))
-    loader = DialogueLoader(ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000), load_tokenizer(),
-                            batch_tokens=batch_tokens, max_seq_len=max_len)
+    stream = ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000)
+    loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len)
     started, tokens = time.perf_counter(), 0
-    for batch, position in loader.batches():
-        if position.epoch > 0:
+    for job, _ in loader.jobs():
+        if job.epoch > 0:
             break
-        tokens += batch.tokens
+        batches, _, _ = build_window(job, loader.tokenizer, {})
+        tokens += sum(b.tokens for b in batches)
     return tokens / (time.perf_counter() - started)
 
 

@@ -47,6 +47,8 @@ def encode_dialogue(turns: list[list[int]], weights: list[float] | None, *, eos_
     first = _first_kept_turn(turns, max_seq_len)
     if first is None:
         return None, "too_long"
+    if not any(w > 0 for w in weights[first + 1:]):
+        return None, "no_target"
     ids: list[int] = []
     labels: list[int] = []
     for i in range(first, len(turns)):
@@ -56,8 +58,6 @@ def encode_dialogue(turns: list[list[int]], weights: list[float] | None, *, eos_
     if len(ids) > max_seq_len:  # only the context turn is cut; it carries no loss
         cut = len(ids) - max_seq_len
         ids, labels = ids[cut:], labels[cut:]
-    if all(label == IGNORE for label in labels):
-        return None, "no_target"
     return Example(ids=ids, labels=labels), None
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -140,18 +140,23 @@ class ShardStream:
 
     def read(self, window: list[tuple[ShardUnit, int, int]]) -> tuple[list, list]:
         """(turn_texts per row, turn_weights per row) of the window's slices."""
-        texts, weights = [], []
-        for unit, lo, hi in window:
-            table = self._file(unit.path).read_row_group(unit.row_group, columns=list(COLUMNS))
-            table = table.slice(lo, hi - lo)
-            texts += table.column("turn_texts").to_pylist()
-            weights += table.column("turn_weights").to_pylist()
-        return texts, weights
+        return read_slices(slices_of(window), self._files)
 
-    def _file(self, path: Path) -> pq.ParquetFile:
-        if path not in self._files:
-            self._files[path] = _open(path)
-        return self._files[path]
+
+def slices_of(window: list[tuple[ShardUnit, int, int]]) -> tuple:
+    return tuple((str(unit.path), unit.row_group, lo, hi) for unit, lo, hi in window)
+
+
+def read_slices(slices: tuple, files: dict) -> tuple[list, list]:
+    """Rows lo:hi of each (path, row group); `files` caches open Parquet files."""
+    texts, weights = [], []
+    for path, row_group, lo, hi in slices:
+        if path not in files:
+            files[path] = _open(Path(path))
+        table = files[path].read_row_group(row_group, columns=list(COLUMNS)).slice(lo, hi - lo)
+        texts += table.column("turn_texts").to_pylist()
+        weights += table.column("turn_weights").to_pylist()
+    return texts, weights
 
 
 def encode_rows(tokenizer, texts: list, weights: list, max_seq_len: int,
@@ -172,43 +177,105 @@ def encode_rows(tokenizer, texts: list, weights: list, max_seq_len: int,
     return examples
 
 
+@dataclass(frozen=True)
+class WindowJob:
+    """Everything that decides one window's batches; built in this process or a worker."""
+    slices: tuple          # ((path, row group, first row, end row), ...)
+    tokenizer: str         # the tokenizer spec, loaded once per worker process
+    seed: int
+    epoch: int
+    lane: int
+    window: int
+    batch_tokens: int
+    max_seq_len: int
+
+
+def build_window(job: WindowJob, tokenizer, files: dict) -> tuple[list[Batch], Counter, int]:
+    """(batches, dropped rows by reason, rows read) of one window: a pure function of `job`."""
+    texts, weights = read_slices(job.slices, files)
+    dropped: Counter = Counter()
+    examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped)
+    rng = np.random.default_rng([job.seed, job.epoch, job.lane, job.window])
+    return window_batches(examples, job.batch_tokens, tokenizer.eos_id, rng), dropped, len(texts)
+
+
+_WORKER: dict = {"files": {}, "tokenizers": {}}
+
+
+def _build_in_worker(job: WindowJob):
+    from rdial.train.tokenizer import load_tokenizer
+
+    tokenizers = _WORKER["tokenizers"]
+    if job.tokenizer not in tokenizers:
+        tokenizers[job.tokenizer] = load_tokenizer(job.tokenizer)
+    return build_window(job, tokenizers[job.tokenizer], _WORKER["files"])
+
+
+def worker_pool(workers: int):
+    """Processes that build windows (spawned: safe beside threads and CUDA); None for 0."""
+    if workers <= 0:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 class DialogueLoader:
     """Endless micro-batches of one lane, produced by a background thread.
 
-    Iterating yields (Batch, LanePosition after that batch). Tokenization runs in Rust without the
-    GIL, so the thread overlaps with the training step.
+    Iterating yields (Batch, LanePosition after that batch). Windows are built in the thread
+    (tokenization runs in Rust without the GIL, overlapping the training step) or, given a
+    `pool` of worker processes, several windows at once: each window by exactly one worker,
+    results taken in window order, so the stream is the same with or without workers.
     """
 
     def __init__(self, stream: ShardStream, tokenizer, *, batch_tokens: int, max_seq_len: int,
-                 position: LanePosition = LanePosition(), prefetch: int = 32):
+                 position: LanePosition = LanePosition(), prefetch: int = 32, pool=None):
         self.stream, self.tokenizer = stream, tokenizer
         self.batch_tokens, self.max_seq_len = batch_tokens, max_seq_len
         self.position = position
         self.prefetch = prefetch
+        self.pool = pool
         self.dropped: Counter = Counter()
         self.rows = 0
 
-    def batches(self):
-        """The lane's batches from `self.position` on, in the calling thread."""
+    def jobs(self):
+        """(WindowJob, batches to skip) from `self.position` on, endlessly."""
         epoch, w, skip = self.position.epoch, self.position.window, self.position.batch
+        stream = self.stream
         while True:
-            windows = self.stream.windows(epoch)
+            windows = stream.windows(epoch)
             if not windows:
-                raise RdialError(f"lane {self.stream.lane} of {self.stream.lanes} has no dialogues: "
+                raise RdialError(f"lane {stream.lane} of {stream.lanes} has no dialogues: "
                                  f"the train split has fewer rows than lanes (ranks x --grad-accum)")
             for w in range(w, len(windows)):
-                batches = self._window(epoch, w, windows[w])
-                for b in range(skip, len(batches)):
-                    yield batches[b], LanePosition(epoch, w, b + 1)
+                yield WindowJob(slices=slices_of(windows[w]), tokenizer=self.tokenizer.name, seed=stream.seed,
+                                epoch=epoch, lane=stream.lane, window=w, batch_tokens=self.batch_tokens,
+                                max_seq_len=self.max_seq_len), skip
                 skip = 0
             epoch, w = epoch + 1, 0
 
-    def _window(self, epoch: int, w: int, window) -> list[Batch]:
-        texts, weights = self.stream.read(window)
-        self.rows += len(texts)
-        examples = encode_rows(self.tokenizer, texts, weights, self.max_seq_len, self.dropped)
-        rng = np.random.default_rng([self.stream.seed, epoch, self.stream.lane, w])
-        return window_batches(examples, self.batch_tokens, self.tokenizer.eos_id, rng)
+    def batches(self):
+        """The lane's batches from `self.position` on, in the calling thread."""
+        if self.pool is None:
+            for job, skip in self.jobs():
+                yield from self._emit(job, skip, build_window(job, self.tokenizer, self.stream._files))
+            return
+        pending: deque = deque()
+        ahead = 2 * getattr(self.pool, "_max_workers", 2)
+        for job, skip in self.jobs():
+            pending.append((job, skip, self.pool.submit(_build_in_worker, job)))
+            if len(pending) > ahead:
+                job, skip, future = pending.popleft()
+                yield from self._emit(job, skip, future.result())
+
+    def _emit(self, job: WindowJob, skip: int, built):
+        batches, dropped, rows = built
+        self.dropped.update(dropped)
+        self.rows += rows
+        for b in range(skip, len(batches)):
+            yield batches[b], LanePosition(job.epoch, job.window, b + 1)
 
     def __iter__(self):
         return _Prefetcher(self.batches(), self.prefetch)

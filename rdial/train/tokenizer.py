@@ -33,7 +33,8 @@ class DialogueTokenizer:
 
     def encode_turns(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text; one Rust call for the whole list (multi-threaded)."""
-        return [e.ids for e in self.text.encode_batch(texts, add_special_tokens=False)]
+        encode = getattr(self.text, "encode_batch_fast", self.text.encode_batch)  # no offsets: faster
+        return [e.ids for e in encode(texts, add_special_tokens=False)]
 
     def decode(self, ids: list[int]) -> str:
         return self.hf.decode(ids, skip_special_tokens=True)

@@ -28,7 +28,7 @@ from rdial.publish import atomic_write_text
 from rdial.train import checkpoint as ckpt
 from rdial.train import distributed
 from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_batches, shard_units,
-                                split_files)
+                                split_files, worker_pool)
 from rdial.train.config import DATA_ORDER_FIELDS, TrainConfig
 from rdial.train.metrics import MetricsLog
 from rdial.train.model import SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files
@@ -198,13 +198,14 @@ class _Trainer:
         cfg = self.cfg
         first = self.dist.rank * cfg.grad_accum
         positions = (state or {}).get("positions", {})
+        self.pool = worker_pool(cfg.loader_workers)  # shared by this rank's lanes
         loaders = []
         for lane in range(first, first + cfg.grad_accum):
             stream = ShardStream(data.train, lane=lane, lanes=self.lanes, seed=cfg.seed,
                                  shuffle_rows=cfg.shuffle_rows)
             position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
             loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
-                                          max_seq_len=cfg.max_seq_len, position=position))
+                                          max_seq_len=cfg.max_seq_len, position=position, pool=self.pool))
         return loaders
 
     # --- the loop ----------------------------------------------------------------------------
@@ -247,6 +248,8 @@ class _Trainer:
                     last_saved = self._save()
         for it in iterators:
             it.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
         progress.close()
         if last_saved is None or int(last_saved.name.split("-")[1]) != self.step:
             last_saved = self._save() if self.step > 0 or interrupted else None

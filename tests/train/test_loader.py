@@ -138,3 +138,25 @@ def test_large_types_written_by_polars_are_accepted(tmp_path):
                       "turn_weights": pa.array([[0.0, 1.0]], pa.large_list(pa.float64()))})
     pq.write_table(table, path)
     assert [u.rows for u in shard_units([path])] == [1]
+
+
+def test_worker_processes_build_the_same_stream(numbered, tokenizer):
+    from rdial.train.loader import worker_pool
+
+    units = shard_units(split_files(numbered, "train"))
+
+    def first_batches(pool, position=LanePosition(0, 1, 1)):
+        loader = DialogueLoader(ShardStream(units, lane=1, lanes=2, seed=4, shuffle_rows=6), tokenizer,
+                                batch_tokens=64, max_seq_len=32, position=position, pool=pool)
+        stream = iter(loader)
+        return [next(stream) for _ in range(15)], loader
+
+    pool = worker_pool(2)
+    try:
+        with_pool, loader = first_batches(pool)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    in_thread, _ = first_batches(None)
+    assert [(b.input_ids.tolist(), b.labels.tolist(), p) for b, p in with_pool] == \
+        [(b.input_ids.tolist(), b.labels.tolist(), p) for b, p in in_thread]
+    assert loader.rows > 0
