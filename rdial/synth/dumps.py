@@ -18,7 +18,6 @@ import orjson
 from rdial.config import to_jsonable
 from rdial.publish import explain_os_error
 from rdial.synth.config import SynthConfig
-from rdial.synth.eras import ERA_NAMES
 from rdial.synth.generator import PLANTED_KINDS, SynthGenerator, structural_ids
 from rdial.synth.emitter import CHUNK
 from rdial.synth.manifest import Manifest

@@ -15,6 +15,7 @@ emitted in fixed-size chunks, so the same config gives the same bytes.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -50,6 +51,7 @@ COMMENT_ID_BASE = {"2005": int("c00", 36), "2009": int("c0c0000", 36),
 SUBMISSION_ID_BASE = {"2005": int("17800", 36), "2009": int("9f000", 36),
                       "2019": int("d00000", 36), "2024": int("1a00000", 36)}
 
+
 def month_bounds(month: str) -> tuple[int, int]:
     y, m = int(month[:4]), int(month[5:7])
     start = datetime(y, m, 1, tzinfo=timezone.utc)
@@ -63,6 +65,17 @@ _NOT_SLUG = re.compile(r"[^a-z0-9 ]")
 def _slug(title: str) -> str:
     """Reddit's permalink slug: lower case, letters and digits, words joined by "_"."""
     return "_".join(_NOT_SLUG.sub("", title.lower()).split()[:8])
+
+
+@dataclass
+class Groups:
+    """Reply groups of one month (a new thread, or a carry-in group continuing an older one)."""
+    sizes: np.ndarray          # comments in each group
+    thread: np.ndarray         # global thread index of each group
+    t0: np.ndarray             # when the group starts
+    root: list[str]            # parent_id of the group's top-level comments
+    depth: np.ndarray          # depth of those top-level comments
+    carry: np.ndarray          # True for carry-in groups
 
 
 class SynthGenerator:
@@ -101,61 +114,74 @@ class SynthGenerator:
     # ---- planning -------------------------------------------------------------------------
 
     def plan(self, index: int) -> MonthPlan:
+        """The structure of month `index`: threads, reply trees, times, what is written where."""
         cfg = self.cfg
         month = cfg.months[index]
         era = cfg.era if cfg.era in ERA_NAMES + ("mixed",) else era_of_month(month)
         start, end = month_bounds(month)
         rng = self.rng(index, 1)
+        n_dup, n_drop, n_carry, n_own = self._line_budget()
+        sizes, t0, thread_idx = self._new_threads(rng, index, era, start, end, n_own)
+        groups = self._groups(rng, sizes, t0, thread_idx, n_carry, start)
+        parent, group, time, depth = self._trees(rng, groups, end)
+        written = np.ones(len(group), dtype=bool)
+        written[self._choose_dropped(rng, parent, n_drop)] = False
+        id_base = self._comment_id_base(era, month, len(group))
+        emit, is_dup = self._emit_order(rng, np.flatnonzero(written), n_dup)
+        kind, feature, author, score, line_era = self._mark(self.rng(index, 2), len(group), era)
+        return MonthPlan(
+            month=month, index=index, era=era, start=start, end=end, thread_idx=thread_idx,
+            thread_t0=t0, thread_size=sizes, id_base=id_base, thread=groups.thread[group],
+            parent=parent, root_parent=groups.root, group=group, carry=groups.carry[group],
+            time=time, depth=depth, written=written, emit=emit, is_dup=is_dup, kind=kind,
+            feature=feature, author=author, score=score, line_era=line_era)
+
+    def _line_budget(self) -> tuple[int, int, int, int]:
+        """(repeats, dropped, carry-in, own-thread) comment counts; lines come out exact:
+        own + carry-in - dropped + repeats == --comments."""
+        cfg = self.cfg
         n_lines = cfg.comments
         n_dup = int(round(n_lines * cfg.duplicate_rate)) if n_lines > 1 else 0
         n_drop = int(round(n_lines * cfg.missing_parent_rate))
-        n_carry = int(round(n_lines * cfg.cross_month_rate)) if self.prev and len(self.prev.id_num) else 0
-        n_own = n_lines - n_dup - n_carry + n_drop
+        can_carry = self.prev is not None and len(self.prev.id_num) > 0
+        n_carry = int(round(n_lines * cfg.cross_month_rate)) if can_carry else 0
+        return n_dup, n_drop, n_carry, n_lines - n_dup - n_carry + n_drop
 
-        # threads created this month
-        own_sizes = T.thread_sizes(rng, n_own, cfg.max_thread)
-        n_empty = int(round(len(own_sizes) * cfg.submissions_ratio))
-        sizes_all = np.concatenate([own_sizes, np.zeros(n_empty, dtype=np.int64)])
-        sizes_all = sizes_all[rng.permutation(len(sizes_all))]
-        t0 = np.sort(rng.integers(start, end, len(sizes_all)))
-        thread_idx = self._register_threads(rng, index, era, t0)
+    def _new_threads(self, rng, index: int, era: str, start: int, end: int, n_own: int):
+        """Threads created this month, in time order: (comment count, start time, index)."""
+        own_sizes = T.thread_sizes(rng, n_own, self.cfg.max_thread)
+        n_empty = int(round(len(own_sizes) * self.cfg.submissions_ratio))
+        sizes = np.concatenate([own_sizes, np.zeros(n_empty, dtype=np.int64)])
+        sizes = sizes[rng.permutation(len(sizes))]
+        t0 = np.sort(rng.integers(start, end, len(sizes)))
+        return sizes, t0, self._register_threads(rng, index, era, t0)
 
-        # carry-in groups continuing last month's threads
+    def _groups(self, rng, sizes, t0, thread_idx, n_carry: int, start: int) -> Groups:
+        """Reply groups: this month's commented threads, then carry-in groups that continue
+        threads of the previous listed month in its first days."""
         carry_sizes = T.thread_sizes(rng, n_carry, CARRY_MAX_GROUP, a=2.5)
         carry_thread, carry_root, carry_depth = self._carry_targets(rng, len(carry_sizes))
         carry_t0 = start + rng.integers(0, CARRY_DAYS * 86400, len(carry_sizes))
+        own = sizes > 0
+        n_own = int(own.sum())
+        return Groups(
+            sizes=np.concatenate([sizes[own], carry_sizes]).astype(np.int64),
+            thread=np.concatenate([thread_idx[own], carry_thread]).astype(np.int64),
+            t0=np.concatenate([t0[own], carry_t0]).astype(np.int64),
+            root=["t3_" + self.table.link_ids[t] for t in thread_idx[own].tolist()] + carry_root,
+            depth=np.concatenate([np.ones(n_own, dtype=np.int64), carry_depth]),
+            carry=np.concatenate([np.zeros(n_own, bool), np.ones(len(carry_sizes), bool)]))
 
-        own = sizes_all > 0
-        g_sizes = np.concatenate([sizes_all[own], carry_sizes]).astype(np.int64)
-        g_thread = np.concatenate([thread_idx[own], carry_thread]).astype(np.int64)
-        g_t0 = np.concatenate([t0[own], carry_t0]).astype(np.int64)
-        g_root = ["t3_" + self.table.link_ids[t] for t in thread_idx[own].tolist()] + carry_root
-        g_depth = np.concatenate([np.ones(int(own.sum()), dtype=np.int64), carry_depth])
-        g_carry = np.concatenate([np.zeros(int(own.sum()), bool), np.ones(len(carry_sizes), bool)])
-
-        parent = T.reply_tree(rng, g_sizes)
-        group, _ = T.group_layout(g_sizes)
-        time = T.group_times(rng, g_sizes, g_t0, end)
+    @staticmethod
+    def _trees(rng, groups: Groups, end: int):
+        """(parent, group, time, depth) per comment node, nodes in time order."""
+        parent = T.reply_tree(rng, groups.sizes)
+        group, _ = T.group_layout(groups.sizes)
+        time = T.group_times(rng, groups.sizes, groups.t0, end)
         order = T.time_order(time)
         parent = T.remap_parents(parent, order)
         group, time = group[order], time[order]
-        n = len(group)
-        depth = T.depths(parent, g_depth[group])
-
-        written = np.ones(n, dtype=bool)
-        drop = self._choose_dropped(rng, parent, n_drop)
-        written[drop] = False
-
-        id_base = self._comment_id_base(era, month, n)
-        emit, is_dup = self._emit_order(rng, np.flatnonzero(written), n_dup)
-        kind, feature, author, score, line_era = self._mark(self.rng(index, 2), n, era)
-
-        return MonthPlan(
-            month=month, index=index, era=era, start=start, end=end, thread_idx=thread_idx,
-            thread_t0=t0, thread_size=sizes_all, id_base=id_base, thread=g_thread[group], parent=parent,
-            root_parent=g_root, group=group, carry=g_carry[group], time=time, depth=depth,
-            written=written, emit=emit, is_dup=is_dup, kind=kind, feature=feature, author=author,
-            score=score, line_era=line_era)
+        return parent, group, time, T.depths(parent, groups.depth[group])
 
     def _register_threads(self, rng, index: int, era: str, t0: np.ndarray) -> np.ndarray:
         n = len(t0)
@@ -175,7 +201,6 @@ class SynthGenerator:
         self.table.subreddits.extend(SUBREDDITS[s] for s in subs)
         self.table.slugs.extend(_slug(t) for t in titles)
         self.table.titles.update(zip(range(first, first + n), titles))
-        self.table.month_of.extend([index] * n)
         return np.arange(first, first + n, dtype=np.int64)
 
     def _carry_targets(self, rng, k: int) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -256,7 +281,7 @@ class SynthGenerator:
                                  seed=self.cfg.seed)
         n_chunks = (len(plan.emit) + CHUNK - 1) // CHUNK
         results = pool.map_chunks(emitter, n_chunks) if pool else map(emitter.chunk, range(n_chunks))
-        kept: dict[int, dict] = {}
+        kept: dict[int, tuple] = {}
         for k, result in enumerate(results):
             kept.update(result.sources)
             for name, ids in result.planted.items():

@@ -61,7 +61,6 @@ class ThreadTable:
     subreddits: list[str] = field(default_factory=list)
     slugs: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
-    month_of: list[int] = field(default_factory=list)
     titles: dict[int, str] = field(default_factory=dict)   # only threads of the current month
 
 

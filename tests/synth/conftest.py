@@ -1,6 +1,5 @@
 """Shared synthetic dumps for the synth tests: generated once per session, read back plainly."""
 
-import io
 import json
 from pathlib import Path
 
