@@ -114,3 +114,13 @@ def test_worker_processes_give_the_same_bytes(tmp_path, monkeypatch):
             assert digests[0][0][name] == digests[1][0][name], name
     assert digests[0][1] == digests[1][1]
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_tiny_months_have_exactly_n_lines(tmp_path, n):
+    m = generate_dumps(SynthConfig(out=tmp_path, months=["2005-12", "2006-01"], comments=n,
+                                   format="json", manifest=True))
+    for month in ("2005-12", "2006-01"):
+        data = (tmp_path / f"RC_{month}.json").read_bytes()
+        assert data.count(b"\n") == m.lines(f"RC_{month}.json") == n
+        assert m.counts(month)["duplicates"] == 0
