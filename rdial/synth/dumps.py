@@ -5,7 +5,9 @@
 
 Per month, in the order Pushshift published them: `RC_<month>.<ext>` (comments, exactly
 `comments` lines) then `RS_<month>.<ext>` (submissions). Each file is written under a temporary
-name and renamed when complete; `manifest.json` (with `manifest=True`) comes last.
+name and renamed when complete; `manifest.json` (with `manifest=True`) comes last. A run
+killed at any point leaves only `.tmp-*` files, removed by the next run, which then writes the
+same bytes as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable, Iterator
 import orjson
 
 from rdial.config import to_jsonable
-from rdial.publish import explain_os_error
+from rdial.publish import explain_os_error, sweep_temporaries
 from rdial.synth.config import SynthConfig
 from rdial.synth.generator import PLANTED_KINDS, SynthGenerator, structural_ids
 from rdial.synth.emitter import CHUNK
@@ -78,6 +80,7 @@ def generate_dumps(cfg: SynthConfig, on_lines: Callable[[int], None] | None = No
         cfg.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise explain_os_error(exc, cfg.out) from exc
+    sweep_temporaries(cfg.out)              # what a killed run left: half-written dumps
     workers = cfg.workers or os.cpu_count() or 1
     with ChunkPool(workers, scratch=cfg.out) as pool:
         for name, kind, month, chunks in iter_dumps(cfg, manifest, pool if workers > 1 else None):

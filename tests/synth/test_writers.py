@@ -124,3 +124,14 @@ def test_tiny_months_have_exactly_n_lines(tmp_path, n):
         data = (tmp_path / f"RC_{month}.json").read_bytes()
         assert data.count(b"\n") == m.lines(f"RC_{month}.json") == n
         assert m.counts(month)["duplicates"] == 0
+
+
+def test_rerun_after_a_kill_sweeps_leftovers_and_writes_the_same_bytes(tmp_path):
+    cfg = dict(months=["2005-12"], comments=300, seed=1)
+    generate_dumps(SynthConfig(out=tmp_path / "clean", **cfg))
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / ".tmp-0123456789ab-RC_2005-12.zst").write_bytes(b"half a frame")
+    (killed / "RC_2005-12.zst").write_bytes(b"stale file from another config")
+    generate_dumps(SynthConfig(out=killed, **cfg))
+    assert _digest(killed) == _digest(tmp_path / "clean")
