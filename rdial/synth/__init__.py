@@ -22,8 +22,13 @@ Python API (everything deterministic by seed):
 
 SynthConfig fields (= `rdial synth` flags): out, months, format, comments, submissions_ratio,
 seed, era (auto|2005|2009|2019|2024|mixed), manifest, level, deleted_rate, removed_rate,
-duplicate_rate, missing_parent_rate, cross_month_rate, bot_rate, nsfw_rate, max_thread.
+duplicate_rate, missing_parent_rate, cross_month_rate, bot_rate, nsfw_rate, max_thread, workers.
 The manifest's id lists are described in `rdial.synth.manifest`; the eras in `rdial.synth.eras`.
+
+Modules, in pipeline order: config (SynthConfig) -> generator (SynthGenerator: plans a month in
+numpy with threads.py, writes RS lines via records.py) -> emitter (RC lines chunk by chunk, text
+from text.py, %-formatted by lines.py; pool.py runs chunks in worker processes) -> writers
+(zst/bz2/xz/gz/json, atomic) -> dumps (generate_dumps, synth_lines, synth_comments) -> manifest.
 """
 
 from rdial.synth.config import SynthConfig

@@ -2,7 +2,7 @@
 
     rdial synth --out dumps                                  # RC_2005-12.zst + RS_2005-12.zst
     rdial synth --out dumps --months 2005-12 2006-01 --comments 50000 --manifest
-    rdial synth --out dumps --comments 2000000               # the benchmark dump (~20-40 s)
+    rdial synth --out dumps --comments 2000000               # the benchmark dump (~35 s here)
     rdial synth --out dumps --months 2019-10 --format bz2    # 2019 schema (47/76 keys), bz2
     rdial synth --out dumps --era mixed --format json        # every line its own era, plain
 
@@ -14,8 +14,9 @@ URLs, quotes, shouting, long tokens, unicode, ...), so tests can assert exact nu
 
 zst files declare a 2 GiB window like the real dumps (`zstd --long=31`): read them with
 `zstd -d --long=31` or zstandard.ZstdDecompressor(max_window_size=2**31). The same flags and
---seed always give byte-identical files. Files appear only when complete (temporary name, then
-rename), so a killed run leaves no half-written dump.
+--seed always give byte-identical files (whatever --workers). Files appear only when complete
+(temporary name, then rename), so a killed run leaves no half-written dump; rerunning it writes
+the same files.
 
 Exit status: 0 written; 2 bad flags or an unwritable --out (one line naming the problem).
 """
