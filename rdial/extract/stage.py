@@ -284,30 +284,54 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
     start = time.monotonic()
     parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes)
     reader = open_dump(task.path, task.fmt)
+    counts, failure = _stream(task, reader, parser, writer)
+    outputs = _publish(corpus, writer, quarantine)
+    stats = {
+        "input": task.name, "path": str(task.path), "kind": spec.kind, "format": task.fmt,
+        "status": "failed" if failure else "done", "message": failure or "",
+        "bytes": reader.size, "decompressed_bytes": counts["bytes"], "lines": counts["lines"],
+        "good": counts["good"], "blank": parser.blank,
+        "quarantined": dict(sorted(quarantine.counts.items())), "quarantined_total": quarantine.total,
+        "nulled": dict(sorted(parser.nulled.items())), "repaired_surrogates": parser.repaired,
+        "bucket_files": len(writer.buckets), "spills": writer.spills,
+        "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
+        "seconds": round(time.monotonic() - start, 3),
+    }
+    atomic_write_text(corpus.stats_dir(STAGE) / f"{task.name}.json", json.dumps(stats, indent=2) + "\n")
+    ledger = Ledger(corpus.root, STAGE)
+    if failure:  # no entry: the next run tries this input again
+        ledger.forget(task.name)
+        return InputResult(task.name, "failed", stats, outputs, failure)
+    ledger.record(task.name, task.fingerprint, outputs, stats)  # last: marks the input finished
+    return InputResult(task.name, "done", stats, outputs)
+
+
+def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParquetWriter):
+    """Read, parse and bucket the whole input. Returns (counts, failure message or None)."""
     source = pa.scalar(task.name, pa.string())
-    counts = {"lines": 0, "good": 0}
-    failure = None
-    reported = [0, 0]  # bytes, lines already sent to progress
-
-    def report(offset: int) -> None:
-        if task.progress_queue is not None:
-            task.progress_queue.put((offset - reported[0], counts["lines"] - reported[1]))
-            reported[0], reported[1] = offset, counts["lines"]
-
+    key = "link_id" if parser.spec.kind == "comments" else "id"
+    counts = {"lines": 0, "good": 0, "bytes": 0}
+    progress = _TaskProgress(task.progress_queue)
     try:
         for block in _blocks(task, reader):
             counts["lines"] += block.n_lines
+            counts["bytes"] += len(block.data)
             table, lines = parser.parse(block)
             if table.num_rows:
                 table = table.append_column("source", pa.repeat(source, table.num_rows))
                 table = table.append_column("line", pa.array(lines, pa.int64()))
-                key = table.column("link_id" if spec.kind == "comments" else "id")
-                writer.write(table, column_buckets(key, task.buckets))
+                writer.write(table, column_buckets(table.column(key), task.buckets))
                 counts["good"] += table.num_rows
-            report(block.offset)
-    except CorruptInputError as exc:
+            progress.report(block.offset, counts["lines"])
+        failure = None
+    except CorruptInputError as exc:  # keep what came before the damage
         failure = str(exc)
-    report(reader.size)
+    progress.report(reader.size, counts["lines"])
+    return counts, failure
+
+
+def _publish(corpus: Corpus, writer: BucketedParquetWriter, quarantine: QuarantineWriter) -> list[str]:
+    """Finish the staged files, then rename them into the corpus. Returns relative paths."""
     try:
         writer.close()
         quarantine.close()
@@ -316,24 +340,19 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
             outputs.append(str(Path(q).relative_to(corpus.root)))
     except OSError as exc:
         raise explain_os_error(exc, corpus.root) from exc
-    stats = {
-        "input": task.name, "path": str(task.path), "kind": spec.kind, "format": task.fmt,
-        "status": "failed" if failure else "done", "message": failure or "",
-        "bytes": reader.size, "lines": counts["lines"], "good": counts["good"],
-        "blank": parser.blank, "quarantined": dict(sorted(quarantine.counts.items())),
-        "quarantined_total": quarantine.total, "nulled": dict(sorted(parser.nulled.items())),
-        "repaired_surrogates": parser.repaired, "bucket_files": len(writer.buckets),
-        "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
-        "seconds": round(time.monotonic() - start, 3),
-    }
-    atomic_write_text(corpus.stats_dir(STAGE) / f"{task.name}.json",
-                      json.dumps(stats, indent=2) + "\n")
-    ledger = Ledger(corpus.root, STAGE)
-    if failure:
-        ledger.forget(task.name)
-        return InputResult(task.name, "failed", stats, outputs, failure)
-    ledger.record(task.name, task.fingerprint, outputs, stats)
-    return InputResult(task.name, "done", stats, outputs)
+    return outputs
+
+
+class _TaskProgress:
+    """Sends (compressed bytes, lines) deltas to the parent's progress line."""
+
+    def __init__(self, updates):
+        self.updates, self.bytes, self.lines = updates, 0, 0
+
+    def report(self, offset: int, lines: int) -> None:
+        if self.updates is not None:
+            self.updates.put((offset - self.bytes, lines - self.lines))
+            self.bytes, self.lines = offset, lines
 
 
 def _blocks(task: InputTask, reader):
