@@ -190,7 +190,7 @@ class SynthGenerator:
         base = max(self.submission_counter, SUBMISSION_ID_BASE[base_era])
         ids = base36_many(base + np.arange(n, dtype=np.int64))
         self.submission_counter = base + n
-        weights = np.ones(len(SUBREDDITS))
+        weights = np.array([0.3 if s in NSFW_SUBREDDITS else 1.0 for s in SUBREDDITS])
         if base_era == "2005":
             weights[0] = 40.0                       # early Reddit was mostly r/reddit.com
         subs = rng.choice(len(SUBREDDITS), size=n, p=weights / weights.sum()).tolist()
