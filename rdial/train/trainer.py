@@ -259,8 +259,11 @@ class _Trainer:
             test = self._log_eval("test")
         return self._summary(totals, train_seconds, interrupted, last_saved, train_loss, valid, test)
 
-    def _optimizer_step(self, micro, global_loss_tokens: float) -> tuple[float, float]:
-        """Forward/backward every micro-batch, then one clipped optimizer step."""
+    def _optimizer_step(self, micro, global_loss_tokens: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Forward/backward every micro-batch, then one clipped optimizer step.
+
+        Returns (summed loss, gradient norm) as device tensors: reading them waits for the GPU,
+        so that happens only when a metrics line is written."""
         dist, device = self.dist, self.dist.device
         scale = dist.world / max(global_loss_tokens, 1.0)
         total = torch.zeros((), dtype=torch.float64, device=device)
@@ -285,15 +288,15 @@ class _Trainer:
             self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.schedule.step()
-        return total.item(), grad_norm.item()
+        return total, grad_norm
 
-    def _log_train(self, window: Counter, grad_norm: float, seconds: float, progress) -> float:
-        sums = self.dist.all_reduce(torch.tensor(
-            [window["loss"], window["loss_tokens"], window["tokens"], window["padded"]],
-            dtype=torch.float64, device=self.dist.device)).tolist()
+    def _log_train(self, window: Counter, grad_norm: torch.Tensor, seconds: float, progress) -> float:
+        sums = self.dist.all_reduce(torch.stack([
+            torch.as_tensor(window[k], dtype=torch.float64, device=self.dist.device)
+            for k in ("loss", "loss_tokens", "tokens", "padded")])).tolist()
         loss = sums[0] / max(sums[1], 1)
         record = {"step": self.step, "split": "train", "loss": round(loss, 5),
-                  "lr": self.schedule.current(), "grad_norm": round(grad_norm, 4),
+                  "lr": self.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
                   "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
                   "tokens_per_s": round(sums[2] / max(seconds, 1e-9), 1)}
         if self.metrics is not None:
