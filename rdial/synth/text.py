@@ -1,21 +1,22 @@
-"""Comment and title text: Zipf-sampled words, sentence shape, and the oddities filters must meet.
+"""Comment and title text: template sentences, and the oddities filters must meet.
 
     python -c "from rdial.synth.text import BodyMaker; import numpy as np; \
                print(BodyMaker().bodies(np.random.default_rng(0), 5)[0])"
 
-Bodies are built from a fixed English vocabulary with Zipf weights, so the 50 most frequent
-English words show up the way they do in real comments (function words first), most bodies have
-3-30 words and a tail is long. On top of that a small share of bodies carries one planted
-feature each (URL, `&gt;` quote, shouting, a >30-character token, unicode/emoji, paragraphs,
-tripled words, markup, bland one-liners); `bodies` returns which, so the manifest can list ids.
+Bodies are sentences from a small grammar (TEMPLATES over word categories in SLOTS, picks
+skewed to the head of each list), so common English words appear the way they do in real
+comments (DialoGPT's top-50-words filter keeps ~95% of them), ~80% of bodies have 3-30 words and
+a tail is long. On top of that ~17% of bodies carry one planted feature each (URL, `&gt;`
+quote, shouting, a >30-character token, unicode/emoji, paragraphs, tripled words, markup, bland
+one-liners), chosen by `plant_mask` so the manifest can list their ids.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Function words, most frequent first: they carry most of the Zipf mass (DialoGPT's
-# "top-50 English words" filter keeps a target only if it has one of these).
+# Function words, most frequent first, and content words (nouns, then adjectives, verbs,
+# adverbs): the nouns and adjectives fill the N and A slots; all of them make author names.
 FUNCTION_WORDS = """the to and a of i it that is you in this for not be was on have but
 with are they just like so if my what do can he as at or all would about think one there
 me get people no we your an from more don't it's will their out up some when had been them
@@ -163,8 +164,8 @@ LONG_BODY_RATE = 0.07          # bodies of 5-30 sentences (a long tail of words)
 class BodyMaker:
     """Makes comment bodies and titles from numpy random draws and cheap string joins.
 
-    A body is 1-4 template sentences (7% of bodies: 5-30), each slot filled with a word of its
-    category, skewed to the category's first words (Zipf-like), sometimes with an opener.
+    A body is mostly 1-3 template sentences (7% of bodies: 5-30), each slot filled with a word
+    of its category, skewed to the category's first words (Zipf-like), 1 in 6 with an opener.
     """
 
     def __init__(self) -> None:
