@@ -6,9 +6,9 @@
 Bodies are sentences from a small grammar (TEMPLATES over word categories in SLOTS, picks
 skewed to the head of each list), so common English words appear the way they do in real
 comments (over 90% of bodies hold one of the 50 most frequent English words), ~80% of bodies
-have 3-30 words and a tail is long. On top of that ~17% of bodies carry one planted feature each (URL, `&gt;`
-quote, shouting, a >30-character token, unicode/emoji, paragraphs, tripled words, markup, bland
-one-liners), chosen by `plant_mask` so the manifest can list their ids.
+have 3-30 words and a tail is long. On top of that ~17% of bodies carry one planted feature
+each (URL, `&gt;` quote, shouting, a >30-character token, unicode/emoji, paragraphs, tripled
+words, markup, bland one-liners), chosen by `plant_mask` so the manifest can list their ids.
 """
 
 from __future__ import annotations
