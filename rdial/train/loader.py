@@ -19,6 +19,10 @@ about `shuffle_rows` dialogues per lane; a window is shuffled, bucketed by lengt
 batches shuffled (seed, epoch, lane, window). Lanes are endless: epoch e+1 follows epoch e, and
 the trainer stops at --max-steps.
 
+Workers. A window is built (read, tokenized, encoded, bucketed, collated) in a background thread
+per lane, or with --loader-workers N by a pool of N spawned processes per rank, several windows
+at once, each by one worker, taken back in window order: the stream does not depend on N.
+
 Position. (epoch, window, batch) names the next micro-batch of a lane. A window is a pure function
 of (seed, epoch, lane, window), so resuming re-reads that window and skips `batch` batches: the
 resumed run sees exactly the examples an uninterrupted run would have seen.

@@ -152,5 +152,6 @@ def test_sigterm_checkpoints_exits_130_and_resume_matches_an_uninterrupted_run(s
     k = int(stopped.name.split("-")[1])
     assert 1 <= k < 6
     assert train(config(small_shards, run, grad_accum=2, save_every=0, resume=True)).steps == 6
+    assert [m["step"] for m in metrics(run) if m["split"] == "train"] == [1, 2, 3, 4, 5, 6]
     a, b = weights(straight, 6), weights(run, 6)
     assert all(torch.equal(a[name], b[name]) for name in a)
