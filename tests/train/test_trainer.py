@@ -130,6 +130,8 @@ def test_cli_reports_bad_input_with_exit_2(tmp_path, capsys):
     assert main(["train", "--shards", str(tmp_path), "--out", str(tmp_path / "run"),
                  "--batch-tokens", "10"]) == 2
     assert "--batch-tokens: must hold at least one sequence" in capsys.readouterr().err
+    assert main(["train", "--shards", str(tmp_path), "--out", str(tmp_path / "run"), "--max-steps", "100"]) == 2
+    assert "--warmup-steps: 16000 is not below --max-steps 100" in capsys.readouterr().err
 
 
 def test_sigterm_checkpoints_exits_130_and_resume_matches_an_uninterrupted_run(six_steps, small_shards, tmp_path):
