@@ -130,10 +130,11 @@ def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
 
 # --- GPU --------------------------------------------------------------------------------------
 def model_flops_per_token(n_layer: int, n_embd: int, seq: float, vocab: int, loss_share: float) -> float:
-    """Training FLOPs per real token: 6 x block weights + attention scores, + the output layer
-    for the tokens that reach it (rdial projects only labelled positions)."""
-    blocks = 12 * n_layer * n_embd ** 2
-    attention = 12 * n_layer * n_embd * seq          # QK^T and AV, forward + backward, causal-halved x2
+    """Training FLOPs per real token (PaLM's convention, 6N + 12 L d T): 6 x the block weights,
+    plus the attention scores, plus the output layer for the tokens that reach it (rdial
+    projects only labelled positions through it)."""
+    blocks = 12 * n_layer * n_embd ** 2              # weights of the transformer blocks
+    attention = 12 * n_layer * n_embd * seq          # QK^T and AV, forward and backward
     return 6 * blocks + attention + 6 * n_embd * vocab * loss_share
 
 
