@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from rdial.corpus import Corpus
 from rdial.publish import explain_os_error
 
-DEFAULT_BUFFER_BYTES = 256 * 1024 * 1024  # held rows; at most twice this while a spill runs
+DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024  # held rows; at most twice this while a spill runs
 # Measured on bucket files of a synthetic month: dictionary pages and column statistics cost
 # ~35% of the write CPU and saved nothing after zstd (106 KiB either way), and the readers of
 # these files (build) read whole buckets, so neither is written.

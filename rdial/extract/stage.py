@@ -41,6 +41,7 @@ from rdial.executor import TaskFailure, default_workers, run_tasks
 from rdial.extract.bucketing import column_buckets
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
+from rdial.extract.memory import keep_freed_memory
 from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
 from rdial.extract.parse import BlockParser, array_blocks
 from rdial.extract.quarantine import QuarantineWriter
@@ -253,6 +254,7 @@ def staging_dir(corpus: Corpus, name: str) -> Path:
 def extract_input(task: InputTask) -> InputResult:
     """Extract one file and publish its outputs. Never raises for bad input: a damaged file
     is a "failed" result, an unwritable output an "error" result."""
+    keep_freed_memory()  # big buffers come and go per block: reuse them, no page faults
     corpus = Corpus(root=task.corpus_root, buckets=task.buckets)
     staging = staging_dir(corpus, task.name)
     shutil.rmtree(staging, ignore_errors=True)  # leftovers of a killed run
