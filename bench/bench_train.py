@@ -147,7 +147,7 @@ def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int) -> None:
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
     print(f"\nGPU section on {name} (bf16 autocast, SDPA){'' if peak else '; peak unknown, no MFU'}")
     for size in sizes:
-        batch_tokens = 4096 if dry_run else 65536
+        batch_tokens = 4096 if dry_run else {"small": 65536, "medium": 32768}[size]  # fits 80 GB
         result = rdial_run(shards, size, work / f"gpu-{size}", steps=2 if dry_run else steps,
                            batch_tokens=batch_tokens, max_len=256, precision="bf16", device=device)
         n_layer, n_embd, _ = SIZES[size]
