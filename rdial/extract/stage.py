@@ -150,18 +150,18 @@ class ExtractReport:
 
 
 # --- planning (parent) -----------------------------------------------------------------------------
-def expand_inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; directories searched recursively for dump-like names (hidden and
-    README-like files skipped). A named file that does not exist is an error."""
-    found: list[Path] = []
+def expand_inputs(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """(file, named explicitly?) pairs: files as given; directories searched recursively for
+    dump-like names (hidden files skipped). A named path that does not exist is an error."""
+    found: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*"))
+            found.extend((p, False) for p in sorted(path.rglob("*"))
                          if p.is_file() and not p.name.startswith(".") and _looks_like_dump(p))
         elif not path.exists():
             raise InputError(f"{path}: no such file or directory")
         else:
-            found.append(path)
+            found.append((path, True))
     return found
 
 
@@ -219,17 +219,27 @@ def settings_fingerprint(cfg: ExtractConfig, corpus: Corpus, path: Path, kind: s
                                  "max_line_bytes": str(cfg.max_line_bytes), "format": "1"})
 
 
-def inspect_inputs(cfg: ExtractConfig) -> list[tuple[Path, str, str]]:
+def inspect_inputs(cfg: ExtractConfig, skipped: list[str] | None = None) -> list[tuple[Path, str, str]]:
     """(path, format, kind) of every input, all checked (exists, known format, comments or
-    submissions, no two with one name) before anything is written."""
+    submissions, no two with one name) before anything is written. A file found in a
+    directory that is not a dump (e.g. synth's manifest.json) is skipped and noted in `skipped`;
+    a file named explicitly must be one."""
     inputs, seen = [], {}
-    for path in expand_inputs(cfg.inputs):
+    for path, explicit in expand_inputs(cfg.inputs):
+        try:
+            fmt = detect_format(path)
+            kind = detect_kind(path, fmt, cfg.kind)
+        except InputError as exc:
+            if explicit:
+                raise
+            if skipped is not None:
+                skipped.append(f"{path}: skipped, not a dump ({exc})")
+            continue
         if path.name in seen:
             raise ConfigError(f"DUMP_OR_DIR: {path} and {seen[path.name]} share the file name "
                               f"{path.name!r}, which names its outputs; rename one")
         seen[path.name] = path
-        fmt = detect_format(path)
-        inputs.append((path, fmt, detect_kind(path, fmt, cfg.kind)))
+        inputs.append((path, fmt, kind))
     if not inputs:
         raise InputError("no dump files found in " + ", ".join(map(str, cfg.inputs)))
     return inputs
@@ -377,7 +387,8 @@ def _is_json_array(path: Path) -> bool:
 def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     """Extract every input of `cfg` into the corpus `cfg.out`; see the module docstring."""
     start = time.monotonic()
-    inputs = inspect_inputs(cfg)  # a missing or unknown input stops the run before any output
+    not_dumps: list[str] = []
+    inputs = inspect_inputs(cfg, not_dumps)  # a missing or unknown input stops the run here
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
     sweep_leftovers(corpus)
     tasks = plan(cfg, corpus, inputs)
@@ -393,6 +404,8 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
             todo.append(task)
     progress = Progress(STAGE, total=sum(t.path.stat().st_size for t in todo) or None, unit="B",
                         enabled=cfg.progress)
+    for note in not_dumps:
+        progress.write(f"extract: {note}")
     for r in skipped:
         progress.write(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
     results = _run_tasks(cfg, todo, progress)

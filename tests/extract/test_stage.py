@@ -172,6 +172,7 @@ def test_kind_is_sniffed_and_a_json_array_is_read(rx, dumps, tmp_path, month):
     (dumps / "thread.json").write_bytes(b"[\n" + b",\n".join(month) + b"\n]\n")
     (dumps / "posts.ndjson").write_bytes(rx.submission("17863") + b"\n")
     (dumps / "LICENSE").write_text("not a dump")
+    (dumps / "manifest.json").write_text('{\n  "files": {}\n}\n')  # what rdial synth writes beside dumps
     report = extract([dumps], tmp_path / "corpus")
     assert sorted((r.name, r.stats["kind"], r.stats["good"]) for r in report.results) == [
         ("posts.ndjson", "submissions", 1), ("thread.json", "comments", 4)]
