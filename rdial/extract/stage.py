@@ -297,6 +297,7 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
     parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes)
     reader = open_dump(task.path, task.fmt)
     counts, failure = _stream(task, reader, parser, writer)
+    streamed = time.monotonic()
     outputs = _publish(corpus, writer, quarantine)
     stats = {
         "input": task.name, "path": str(task.path), "kind": spec.kind, "format": task.fmt,
@@ -308,6 +309,8 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
         "bucket_files": len(writer.buckets), "spills": writer.spills,
         "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
         "seconds": round(time.monotonic() - start, 3),
+        "seconds_reading": round(streamed - start, 3),  # decompress, parse, group by bucket
+        "seconds_writing": round(time.monotonic() - streamed, 3),  # Parquet files, publish
     }
     atomic_write_text(corpus.stats_dir(STAGE) / f"{task.name}.json", json.dumps(stats, indent=2) + "\n")
     ledger = Ledger(corpus.root, STAGE)
