@@ -35,15 +35,8 @@ COMMANDS = {
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def _available() -> dict:
-    mods = {}
-    for name, modname in COMMANDS.items():
-        try:
-            mods[name] = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname and not modname.startswith(str(exc.name)):
-                raise  # a real missing dependency, not an unbuilt command
-    return mods
+def _command_modules() -> dict:
+    return {name: importlib.import_module(modname) for name, modname in COMMANDS.items()}
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
@@ -56,7 +49,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     )
     parser.add_argument("--version", action="version", version=f"rdial {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = _available()
+    modules = _command_modules()
     for name, mod in modules.items():
         p = sub.add_parser(name, help=mod.HELP, description=mod.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)

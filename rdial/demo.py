@@ -1,6 +1,6 @@
 """`rdial demo`: the whole pipeline end to end on dumps that rdial generates itself.
 
-    rdial demo --out demo-run                  # about a minute on 2 CPU cores
+    rdial demo --out demo-run                  # about two minutes on 2 CPU cores
     rdial demo --out demo-run --comments 200000 --steps 300
 
 What it runs, each stage exactly as its own command would (their outputs stay for you to look at):
@@ -69,7 +69,7 @@ def run_demo(cfg: DemoConfig) -> int:
     codes = []
 
     _say(f"== 2/6 extract -> {corpus}")
-    extract = run_extract(ExtractConfig(inputs=sorted(dumps.glob("R[CS]_*")), out=corpus, buckets=cfg.buckets,
+    extract = run_extract(ExtractConfig(inputs=[dumps], out=corpus, buckets=cfg.buckets,
                                         workers=cfg.workers))
     _say(extract.summary())
     codes.append(extract.exit_code)
@@ -104,9 +104,9 @@ def _train(cfg: DemoConfig, shards: Path):
                                 warmup_steps=max(1, cfg.steps // 10), lr=1e-3,
                                 schedule="cosine", batch_tokens=4096, eval_every=0,
                                 save_every=0, seed=cfg.seed, resume=True))
-    _say(f"train: {summary.steps} steps, train loss {summary.train_loss}, valid ppl "
-         f"{summary.valid_ppl}, test ppl {summary.test_ppl}, {summary.tokens_per_s:,.0f} tokens/s, "
-         f"padding {100 * summary.padding_share:.1f}%")
+    _say(f"train: {summary.steps} steps, train loss {_num(summary.train_loss)}, valid ppl "
+         f"{_num(summary.valid_ppl)}, test ppl {_num(summary.test_ppl)}, "
+         f"{summary.tokens_per_s:,.0f} tokens/s, padding {100 * summary.padding_share:.1f}%")
 
     _say("== 6/6 a reply from the trained model")
     turns = _first_test_dialogue(shards)
@@ -116,6 +116,10 @@ def _train(cfg: DemoConfig, shards: Path):
     _say(f"  model: {answer}")
     _say(f"  (the real reply was: {turns[-1]})")
     return summary
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.2f}"
 
 
 def _first_test_dialogue(shards: Path) -> list[str]:
