@@ -41,4 +41,5 @@ def test_demo_round_trip_and_rerun(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "4 inputs (0 done, 4 skipped, 0 failed)" in err
     assert "16 buckets (0 built, 16 up to date, 0 failed, 0 stale removed)" in err
+    assert "filter: shards up to date" in err
     assert _digest(out / "corpus") == before

@@ -27,6 +27,9 @@ Writes (in CORPUS):
   rejects/part-NNNNN.parquet    with --keep-rejects: dropped chains with `reason` and `split`
 The split is a hash of link_id: a thread never straddles two splits, every run splits alike.
 shards/ is replaced as a whole at the end: a killed run leaves the previous shards intact.
+A rerun on the same chains with the same settings does nothing (the ledger in
+CORPUS/_ledger/filter); after `rdial build` changed any bucket, the shards are recomputed as a
+whole (blandness and duplicates are corpus-wide). --force recomputes them anyway.
 
 Exit status: 0 done; 1 done but some bucket failed (named on stderr; its chains are missing);
 2 bad flags, bad TOML or no chains; 130 interrupted.
@@ -50,6 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(FilterConfig, args)
     report = run_filter(cfg)
+    if report.up_to_date:
+        print(f"filter: shards up to date (same chains and settings as the last run; --force "
+              f"recomputes them): {report.stats['chains_out']} chains in {report.shards_dir}")
+        return 0
     print(f"filter: preset {report.stats['preset']}, {report.stats['chains_out']} of "
           f"{report.stats['chains_in']} chains kept -> {report.shards_dir}")
     print(report.table(), file=sys.stdout)

@@ -42,6 +42,7 @@ from rdial.filter.rules import ChainRules
 from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
 from rdial.filter.splits import split_column
+from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import TMP_PREFIX, atomic_write_text, replace_dir, sweep_temporaries, temporary_name
 
@@ -70,6 +71,8 @@ class FilterConfig:
     workers: int = field(default_factory=default_workers, metadata=arg("parallel bucket tasks"))
     executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
     progress: bool = field(default=True, metadata=arg("show progress on stderr"))
+    force: bool = field(default=False, metadata=arg(
+        "recompute the shards even when the chains and settings are those of the last run"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
@@ -89,6 +92,7 @@ class FilterReport:
     stats: dict
     failures: list[TaskFailure]
     shards_dir: Path
+    up_to_date: bool = False      # the ledger said the published shards already match
 
     @property
     def exit_code(self) -> int:
@@ -228,6 +232,19 @@ def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
     return found
 
 
+def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[tuple[int, Path]]) -> str:
+    """What the shards depend on: every chains file and the settings that shape the output.
+
+    `rdial build` rewrites only the buckets whose comments changed, so after a monthly build the
+    fingerprint changes exactly when some chains did; workers and progress do not count.
+    """
+    parts = {p.name: file_fingerprint(p) for _, p in buckets}
+    parts["settings"] = json.dumps(to_jsonable(settings), sort_keys=True)
+    parts["output"] = json.dumps([list(cfg.split_fractions), cfg.shard_rows, cfg.row_group_rows,
+                                  cfg.keep_rejects])
+    return combine_fingerprints(parts)
+
+
 def _run(fn, tasks, cfg: FilterConfig, desc: str) -> tuple[list, list[TaskFailure]]:
     progress = Progress(f"filter: {desc}", total=len(tasks), unit="tasks", enabled=cfg.progress)
     results = run_tasks(fn, tasks, workers=cfg.workers, backend=cfg.executor,
@@ -258,6 +275,12 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     buckets = chain_buckets(corpus)
     if not buckets:
         raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
+    ledger, fingerprint = Ledger(corpus.root, STAGE), run_fingerprint(cfg, settings, buckets)
+    if not cfg.force and ledger.is_done("shards", fingerprint) and \
+            (corpus.shards_dir / "stats.json").exists():
+        stats = json.loads((corpus.shards_dir / "stats.json").read_text())
+        return FilterReport(stats=stats, failures=[], shards_dir=corpus.shards_dir, up_to_date=True)
+    ledger.forget("shards")  # from here on the published shards may change
     started = time.time()
     sweep_leftovers(corpus)
     work = corpus.root / "_work" / STAGE
@@ -289,6 +312,8 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
     stats = publish(corpus, cfg, settings, work, done, extra)
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
+    if not failures:  # a run that left buckets out must run again next time
+        ledger.record("shards", fingerprint, outputs=["shards"], stats={"chains_out": stats["chains_out"]})
     shutil.rmtree(work, ignore_errors=True)
     with contextlib.suppress(OSError):
         work.parent.rmdir()  # CORPUS/_work, when no other stage is using it

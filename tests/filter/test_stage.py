@@ -43,10 +43,9 @@ def test_inline_corpus_counts_and_rejects(tmp_path):
     assert report.stats["dropped"] == {"bot_author": 1, "duplicate": 1, "nsfw": 1, "url": 1}
     kept = pl.read_parquet(tmp_path / "c/shards/train")
     rejects = pl.read_parquet(tmp_path / "c/rejects")
-    assert kept["link_id"].to_list() + sorted(rejects["link_id"].to_list()) == \
-        ["t3_a", "t3_b", "t3_c", "t3_d", "t3_e"] or \
-        kept["link_id"].to_list() + sorted(rejects["link_id"].to_list()) == \
-        ["t3_b", "t3_a", "t3_c", "t3_d", "t3_e"]
+    # corpus order is bucket order: t3_b's bucket comes first, so t3_a is the duplicate
+    assert kept["link_id"].to_list() == ["t3_b"]
+    assert rejects["link_id"].to_list() == ["t3_d", "t3_e", "t3_a", "t3_c"]
     assert dict(zip(rejects["link_id"], rejects["reason"]))["t3_c"] == "url"
     stats = json.loads((tmp_path / "c/shards/stats.json").read_text())
     assert stats["splits"]["train"] == {"in": 5, "out": 1, "dropped": report.stats["dropped"]}
@@ -135,7 +134,7 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
     assert not (tmp_path / "c/.tmp-0123456789ab-shards").exists()
     assert not (tmp_path / "c/rejects").exists()
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == \
-        ["chains", "config", "corpus.json", "shards", "stats"]
+        ["_ledger", "chains", "config", "corpus.json", "shards", "stats"]
 
 
 def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
@@ -163,3 +162,28 @@ def test_bland_targets_dropped_through_the_stage_with_a_toml_threshold(tmp_path)
     assert report.stats["common_trigrams"] == 4
     kept = pl.concat([pl.read_parquet(p) for p in sorted((tmp_path / "c/shards").glob("*/part-*.parquet"))])
     assert sorted(kept["link_id"].to_list()) == ["t3_x", "t3_y"]
+
+
+def test_rerun_on_unchanged_chains_is_up_to_date_and_changes_recompute(tmp_path):
+    rows = [chain(GOOD, "the new one is good", link=f"t3_{i}") for i in ("a", "b", "c", "d")]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows))
+    first = run_filter(cfg(corpus.root))
+    assert not first.up_to_date and first.stats["chains_out"] == 1
+    shard_bytes = {p.name: p.read_bytes() for p in (corpus.shards_dir / "train").iterdir()}
+
+    again = run_filter(cfg(corpus.root))
+    assert again.up_to_date
+    assert again.stats == {k: v for k, v in first.stats.items() if k != "seconds"}
+    assert run_filter(cfg(corpus.root, force=True)).up_to_date is False
+    assert {p.name: p.read_bytes() for p in (corpus.shards_dir / "train").iterdir()} == shard_bytes
+
+    other = run_filter(cfg(corpus.root, preset="paper"))  # other settings: recomputed
+    assert not other.up_to_date and other.stats["chains_out"] == 4 and other.stats["preset"] == "paper"
+    assert run_filter(cfg(corpus.root, preset="paper")).up_to_date
+
+    rows[0] = chain(GOOD, "the old one was good", link="t3_a")
+    write_corpus(tmp_path / "c", chains_table(rows))  # a rebuilt bucket: recomputed
+    changed = run_filter(cfg(corpus.root, preset="paper"))
+    assert not changed.up_to_date and changed.stats["chains_out"] == 4
+    texts = pl.read_parquet(corpus.shards_dir / "train")["turn_texts"].to_list()
+    assert sorted(t[-1] for t in texts) == ["the new one is good"] * 3 + ["the old one was good"]
