@@ -43,7 +43,7 @@ from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWri
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
 from rdial.extract.memory import keep_freed_memory
 from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
-from rdial.extract.parse import BlockParser, array_blocks
+from rdial.extract.parse import BlockParser, array_blocks, read_ahead
 from rdial.extract.quarantine import QuarantineWriter
 from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetched,
                                    chunks_with_offsets, detect_format, open_dump)
@@ -328,10 +328,10 @@ def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParque
     counts = {"lines": 0, "good": 0, "bytes": 0}
     progress = _TaskProgress(task.progress_queue)
     try:
-        for block in _blocks(task, reader):
+        for block, ahead in read_ahead(_blocks(task, reader), parser):
             counts["lines"] += block.n_lines
             counts["bytes"] += len(block.data)
-            table, lines = parser.parse(block)
+            table, lines = parser.parse(block, ahead)
             if table.num_rows:
                 table = table.append_column("source", pa.repeat(source, table.num_rows))
                 table = table.append_column("line", pa.array(lines, pa.int64()))
