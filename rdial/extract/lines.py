@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 from rdial.extract.readers import CorruptInputError
 
-DEFAULT_BLOCK = 16 * 1024 * 1024
+DEFAULT_BLOCK = 8 * 1024 * 1024  # ~5 blocks are in flight (read ahead, parsed ahead): RSS
 
 
 @dataclass
