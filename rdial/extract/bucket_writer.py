@@ -42,6 +42,7 @@ DEFAULT_BUFFER_BYTES = 64 * 1024 * 1024  # held rows; at most twice this while a
 # these files (build) read whole buckets, so neither is written.
 WRITE_OPTIONS = dict(compression="zstd", use_dictionary=False, write_statistics=False)
 ROW_GROUP_ROWS = 1 << 20
+OPEN_SPILLS = 256  # spill files kept open while the buckets are written (the rest: per read)
 
 
 class BucketedParquetWriter:
@@ -56,6 +57,7 @@ class BucketedParquetWriter:
         self._spills: list[tuple[Path, dict[int, tuple[int, int]]]] = []  # (file, bucket -> range)
         self._spilling: Future | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spill")
+        self._spill_fds: dict[int, int] = {}
         self._written: list[int] = []
         self.rows = 0
         self.spills = 0
@@ -92,15 +94,19 @@ class BucketedParquetWriter:
             spilling, self._spilling = self._spilling, None
             spilling.result()  # re-raises a write error here, in the caller
 
-    @staticmethod
-    def _group(blocks: list[tuple[pa.Table, np.ndarray]]) -> dict[int, pa.Table]:
+    def _group(self, blocks: list[tuple[pa.Table, np.ndarray]]) -> dict[int, pa.Table]:
         """Held blocks -> {bucket: its rows in arrival order}, each a zero-copy slice of one
         contiguous table: one stable sort and one gather per buffer, not per block (per block,
-        the gathers and 1024 slices each cost as much as parsing)."""
+        the gathers and 1024 slices each cost as much as parsing). Columns are gathered on
+        `threads` threads (Arrow releases the GIL): at close this is the one serial step."""
         table = pa.concat_tables([t for t, _ in blocks])
         buckets = np.concatenate([b for _, b in blocks])
         order = np.argsort(buckets, kind="stable")
-        ordered = table.take(pa.array(order)).combine_chunks()
+        indices = pa.array(order)
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="gather") as pool:
+            columns = list(pool.map(lambda column: column.take(indices).combine_chunks(),
+                                    table.columns))
+        ordered = pa.Table.from_arrays(columns, schema=table.schema)
         present, starts = np.unique(buckets[order], return_index=True)
         ends = np.append(starts[1:], len(order))
         return {bucket: ordered.slice(start, end - start)
@@ -127,9 +133,13 @@ class BucketedParquetWriter:
             raise explain_os_error(exc, path) from exc
         self._spills.append((path, index))
 
-    def _read_spilled(self, path: Path, offset: int, size: int) -> pa.RecordBatch:
-        with open(path, "rb") as fh:
-            data = os.pread(fh.fileno(), size, offset)
+    def _read_spilled(self, spill: int, offset: int, size: int) -> pa.RecordBatch:
+        fd = self._spill_fds.get(spill)
+        if fd is None:  # more spills than descriptors kept open: open for this read
+            with open(self._spills[spill][0], "rb") as fh:
+                data = os.pread(fh.fileno(), size, offset)
+        else:
+            data = os.pread(fd, size, offset)  # thread-safe: no shared file position
         return pa.ipc.read_record_batch(pa.py_buffer(data), self.schema)
 
     def close(self) -> None:
@@ -140,8 +150,15 @@ class BucketedParquetWriter:
             self._blocks = []
             buckets = sorted(set(self._held).union(*(index for _, index in self._spills)))
             self.staged_path(0).parent.mkdir(parents=True, exist_ok=True)
-            with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="parquet") as pool:
-                list(pool.map(self._write_bucket, buckets))
+            self._spill_fds = {i: os.open(path, os.O_RDONLY)
+                               for i, (path, _) in enumerate(self._spills[:OPEN_SPILLS])}
+            try:
+                with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="parquet") as pool:
+                    list(pool.map(self._write_bucket, buckets))
+            finally:
+                for fd in self._spill_fds.values():
+                    os.close(fd)
+                self._spill_fds = {}
             for path, _ in self._spills:
                 path.unlink()
             self._written = buckets
@@ -150,8 +167,8 @@ class BucketedParquetWriter:
             self._pool.shutdown(wait=True)
 
     def _write_bucket(self, bucket: int) -> None:
-        parts = [pa.Table.from_batches([self._read_spilled(path, *index[bucket])])
-                 for path, index in self._spills if bucket in index]
+        parts = [pa.Table.from_batches([self._read_spilled(i, *index[bucket])])
+                 for i, (_, index) in enumerate(self._spills) if bucket in index]
         if bucket in self._held:
             parts.append(self._held[bucket])
         rows = pa.concat_tables(parts).combine_chunks()  # one slice per spill: 15% less write CPU
