@@ -26,6 +26,7 @@ Per-line checks, in order (the first that applies is the reason):
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
@@ -200,7 +201,8 @@ def read_ahead(blocks: Iterable[Block], parser: BlockParser, *, threads: int = 2
     `threads` threads: parsing was the one thread at 100% while the reader idled at 35%.
     An error of `blocks` (damage in the compressed file) is raised after the blocks before it."""
     source, pending, error = iter(blocks), deque(), None
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
+    with contextlib.closing(source) if hasattr(source, "close") else contextlib.nullcontext(), \
+            ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
         while True:
             try:
                 block = next(source)
