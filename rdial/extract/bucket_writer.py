@@ -119,11 +119,13 @@ class BucketedParquetWriter:
         and block (~65 us each), as much as the rows themselves."""
         path = self.spill_path(len(self._spills))
         index: dict[int, tuple[int, int]] = {}
+        grouped = self._group(blocks)
+        blocks.clear()  # the held rows, now copied into `grouped`: 64 MiB less at the peak
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as fh:
                 offset = 0
-                for bucket, rows in sorted(self._group(blocks).items()):
+                for bucket, rows in sorted(grouped.items()):
                     (batch,) = rows.to_batches()  # a slice of one contiguous table
                     message = batch.serialize()
                     fh.write(message)

@@ -3,7 +3,7 @@
     python -c "import pyarrow as pa; from rdial.extract.bucketing import column_buckets; print(column_buckets(pa.array(['t3_17863']), 8))"
 
 `schema.thread_buckets` hashes each distinct thread with Python's zlib.crc32: fine for a few
-thousand threads, but a 16 MiB block of a big month holds tens of thousands, and the loop shows
+thousand threads, but an 8 MiB block of a big month holds tens of thousands, and the loop shows
 in profiles. This computes the same CRC-32 (same polynomial, init and final xor, so the same
 bucket on every machine) byte position by byte position over all strings together: ids are
 short (<= ~10 bytes), so that is ~10 vectorised table lookups per block. Tests assert equality

@@ -120,6 +120,15 @@ class _CodecReader(DumpReader):
         raise NotImplementedError
 
     def chunks(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Free the decoder's memory once the stream is over (a zstd window is up to 2 GiB)."""
+
+    def _chunks(self) -> Iterator[bytes]:
         decoder, fed = self._decoder(), False
         with open(self.path, "rb") as fh:
             while data := fh.read(self.step):
@@ -149,12 +158,19 @@ class ZstdReader(_CodecReader):
         super().__init__(path, step)
         import zstandard
 
-        # Pushshift compresses with --long=31: a default decoder refuses such frames.
-        self._dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
+        self._zstandard = zstandard
+        self._dctx = None
         self.errors = (zstandard.ZstdError,)
 
     def _decoder(self):
+        if self._dctx is None:  # Pushshift compresses with --long=31: a default decoder refuses it
+            self._dctx = self._zstandard.ZstdDecompressor(max_window_size=2**31)
         return self._dctx.decompressobj()
+
+    def _release(self) -> None:
+        # The context keeps its window (2 GiB for --long=31 dumps) until it is freed; writing
+        # the bucket files comes next and needs none of it.
+        self._dctx = None
 
 
 class Bz2Reader(_CodecReader):
