@@ -4,8 +4,8 @@
                print(run_extract(ExtractConfig(inputs=[Path('RC_2005-12.zst')], out=Path('corpus'))).summary())"
 
 One task per input file, largest first, on the local pool (or Ray). A task streams its file
-(reader thread -> line blocks -> parser -> bucket writer), stages every output, then publishes:
-bucket files by rename, quarantine, stats, and last the ledger entry. A rerun skips inputs
+(reader thread -> line blocks -> two parse threads -> bucket writer), stages every output, then
+publishes: bucket files by rename, quarantine, stats, and last the ledger entry. A rerun skips inputs
 whose ledger entry matches the file's fingerprint; a killed task has no entry, so it runs again
 from scratch and overwrites its own files: killed-and-rerun ends identical to uninterrupted.
 
