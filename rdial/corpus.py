@@ -4,8 +4,8 @@
 
     corpus/
       corpus.json                          {"format": "rdial-corpus", "version": 1, "buckets": N}
-      comments/bucket=00017/RC_2005-12.parquet     one file per (input, bucket); absent if empty
-      submissions/bucket=00017/RS_2005-12.parquet
+      comments/bucket=00017/RC_2005-12.zst.parquet one file per (input, bucket); absent if empty
+      submissions/bucket=00017/RS_2005-12.zst.parquet
       quarantine/RC_2005-12.zst.jsonl      bad lines, verbatim, with line number and reason
       stats/extract/RC_2005-12.zst.json    per-input stats; stats/<stage>.json per stage run
       chains/bucket=00017.parquet          one file per bucket (build)

@@ -1,7 +1,7 @@
 """Rows of one input -> one Parquet file per non-empty thread bucket, published by rename.
 
     w = BucketedParquetWriter(corpus, "comments", "RC_2005-12.zst.parquet", staging_dir, schema=COMMENTS)
-    w.write(table, column_buckets(table["link_id"], corpus.buckets))
+    w.write(table, thread_buckets(table["link_id"], corpus.buckets))
     w.close(); w.publish()        # -> comments/bucket=00017/RC_2005-12.zst.parquet, ...
 
 Why it is built like this (measured): a Parquet row group costs ~1 ms of fixed work per bucket

@@ -38,7 +38,6 @@ from rdial.config import arg, require, save_config
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks
-from rdial.extract.bucketing import column_buckets
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
 from rdial.extract.memory import keep_freed_memory
@@ -50,6 +49,7 @@ from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetch
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import TMP_PREFIX, atomic_write_text, explain_os_error, sweep_temporaries
+from rdial.schema import thread_buckets
 
 STAGE = "extract"
 DUMP_SUFFIXES = set(CODEC_EXTENSIONS) | {".json", ".ndjson", ".jsonl"}
@@ -335,7 +335,7 @@ def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParque
             if table.num_rows:
                 table = table.append_column("source", pa.repeat(source, table.num_rows))
                 table = table.append_column("line", pa.array(lines, pa.int64()))
-                writer.write(table, column_buckets(table.column(key), task.buckets))
+                writer.write(table, thread_buckets(table.column(key), task.buckets))
                 counts["good"] += table.num_rows
             progress.report(block.offset, counts["lines"])
         failure = None

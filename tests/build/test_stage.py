@@ -112,7 +112,6 @@ def test_one_broken_file_fails_its_bucket_only(reddit):
 
 
 def test_missing_column_names_file_and_column(reddit):
-    import pyarrow as pa
     import pyarrow.parquet as pq
     corpus = reddit.corpus(three_threads(reddit), buckets=1)
     path = corpus.bucket_files("comments", 0)[0]

@@ -9,12 +9,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from rdial.extract.bucketing import column_buckets
 from rdial.extract.lines import Block
 from rdial.extract.normalize import COMMENT_SPEC, SUBMISSION_SPEC, kind_from_name, kind_from_record
 from rdial.extract.parse import BlockParser
 from rdial.extract.quarantine import QuarantineWriter
-from rdial.schema import thread_bucket
 
 
 def parse(lines: list[bytes], spec=COMMENT_SPEC, fast=True, tmp=None):
@@ -108,20 +106,3 @@ def test_kind_by_name_then_by_first_record():
     assert kind_from_record({"title": "t", "body": "b"}) == "submissions"
     assert kind_from_record({"body": "b"}) == "comments"
     assert kind_from_record({"x": 1}) is None and kind_from_record([1]) is None
-
-
-def test_fixed_threads_land_in_fixed_buckets():
-    # Literal expectations: a change here would scatter every existing corpus's threads.
-    ids = pa.array(["t3_17863", "17863", "t3_1afjd7n", "t3_n49rw", "t3_a", "t3_b"])
-    assert column_buckets(ids, 8).tolist() == [0, 0, 2, 3, 3, 1]
-    assert column_buckets(ids, 1024).tolist() == [632, 632, 890, 51, 579, 1017]
-
-
-def test_vectorised_buckets_equal_the_reference_hash():
-    rng = random.Random(3)
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_t\u00e9\U0001f600"
-    ids = [rng.choice(["t3_", "t1_", "", ""]) + "".join(rng.choice(alphabet) for _ in range(rng.randrange(13)))
-           for _ in range(20000)]
-    for buckets in (1, 7, 8, 1024):
-        assert column_buckets(pa.array(ids), buckets).tolist() == [thread_bucket(i, buckets) for i in ids]
-    assert column_buckets(pa.array(ids).slice(100, 50), 8).tolist() == [thread_bucket(i, 8) for i in ids[100:150]]
