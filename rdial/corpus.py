@@ -18,15 +18,19 @@ same bucket, so changing it later would split threads.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from rdial.errors import ConfigError, RdialError
-from rdial.publish import atomic_write_text
+from rdial.publish import atomic_write_text, explain_os_error
 
 METADATA = "corpus.json"
 FORMAT = "rdial-corpus"
+LOCK = ".rdial.lock"
 # A full 2017 month holds ~80M comments; 1024 buckets keep one bucket-month near 80k comments
 # (tens of MB in memory), so a build worker holding a bucket across a year stays around 1 GB.
 DEFAULT_BUCKETS = 1024
@@ -73,6 +77,31 @@ class Corpus:
         meta.update(updates)
         meta.update({"format": FORMAT, "version": 1, "buckets": self.buckets})
         atomic_write_text(self.root / METADATA, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    @contextlib.contextmanager
+    def lock(self, stage: str):
+        """Hold the corpus for one writing stage; a second run (an overlapping cron job) fails fast.
+
+        An flock on CORPUS/.rdial.lock: the kernel drops it when the process dies, so a killed
+        run never leaves the corpus locked. Worker processes do not take it; only the parent.
+        """
+        path = self.root / LOCK
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise explain_os_error(exc, path) from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
+                raise RdialError(f"{self.root} is in use by {holder}; wait for it to finish "
+                                 f"(a killed run releases it at once)") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"`rdial {stage}` (pid {os.getpid()})".encode(), 0)
+            yield self
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     # --- layout -------------------------------------------------------------------------------
     def table_dir(self, table: str) -> Path:

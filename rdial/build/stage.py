@@ -175,6 +175,11 @@ class BuildReport:
 def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
     start = time.monotonic()
     corpus = Corpus.open(cfg.corpus)
+    with corpus.lock(STAGE):
+        return _build(corpus, cfg, progress, start)
+
+
+def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> BuildReport:
     spec = cfg.preset_spec
     settings = load_settings(spec) if spec.active else None
     cfg = cfg.resolved(build_defaults(settings))

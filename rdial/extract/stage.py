@@ -393,6 +393,12 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     not_dumps: list[str] = []
     inputs = inspect_inputs(cfg, not_dumps)  # a missing or unknown input stops the run here
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
+    with corpus.lock(STAGE):
+        return _extract_into(corpus, cfg, inputs, not_dumps, start)
+
+
+def _extract_into(corpus: Corpus, cfg: ExtractConfig, inputs, not_dumps: list[str],
+                  start: float) -> ExtractReport:
     sweep_leftovers(corpus)
     tasks = plan(cfg, corpus, inputs)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")

@@ -271,6 +271,11 @@ def _max_peak(results: list) -> float | None:
 
 def run_filter(cfg: FilterConfig) -> FilterReport:
     corpus = Corpus.open(cfg.corpus)
+    with corpus.lock(STAGE):
+        return _filter(corpus, cfg)
+
+
+def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     settings = load_filter_settings(cfg.preset, cfg.config)
     buckets = chain_buckets(corpus)
     if not buckets:

@@ -38,7 +38,7 @@ def test_layout_names_and_contents(rx, dumps, tmp_path, month):
                                                             ("RS_2005-12.zst", "done")]
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert files == [
-        "_ledger/extract/RC_2005-12.zst.json", "_ledger/extract/RS_2005-12.zst.json",
+        ".rdial.lock", "_ledger/extract/RC_2005-12.zst.json", "_ledger/extract/RS_2005-12.zst.json",
         "comments/bucket=00000/RC_2005-12.zst.parquet", "comments/bucket=00003/RC_2005-12.zst.parquet",
         "config/extract.json", "corpus.json",
         "stats/extract.json", "stats/extract/RC_2005-12.zst.json", "stats/extract/RS_2005-12.zst.json",

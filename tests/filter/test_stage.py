@@ -134,7 +134,7 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
     assert not (tmp_path / "c/.tmp-0123456789ab-shards").exists()
     assert not (tmp_path / "c/rejects").exists()
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == \
-        ["_ledger", "chains", "config", "corpus.json", "shards", "stats"]
+        [".rdial.lock", "_ledger", "chains", "config", "corpus.json", "shards", "stats"]
 
 
 def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
