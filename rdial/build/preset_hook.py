@@ -82,7 +82,9 @@ def settings_fingerprint(spec: PresetSpec, settings: Any) -> str:
     h.update(json.dumps([spec.preset, str(spec.filter_config)]).encode())
     if spec.filter_config is not None and Path(spec.filter_config).is_file():
         h.update(Path(spec.filter_config).read_bytes())
-    if dataclasses.is_dataclass(settings):
+    if hasattr(settings, "fingerprint"):  # FilterSettings: its values and its list files' content
+        h.update(settings.fingerprint().encode())
+    elif dataclasses.is_dataclass(settings):
         h.update(json.dumps(to_jsonable(settings), sort_keys=True, default=str).encode())
     return h.hexdigest()
 

@@ -25,12 +25,15 @@ rules act before chains are formed; `rdial filter` applies the chain rules.
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from rdial.config import to_jsonable
 from rdial.errors import ConfigError
+from rdial.ledger import combine_fingerprints
 
 PRESETS = ("dialogpt", "paper", "rdial")
 DEFAULT_PRESET = "rdial"
@@ -125,6 +128,15 @@ class FilterSettings:
 
     def common_words(self) -> list[str]:
         return _entries(self.common_word_files, [])
+
+    def fingerprint(self) -> str:
+        """Changes when a setting or the content of a list file it names changes: a blocklist
+        edited in place must invalidate the chains and shards made with the old one."""
+        parts = {"settings": json.dumps(to_jsonable(self), sort_keys=True, default=str)}
+        for key in _LIST_FILE_KEYS:
+            for spec in getattr(self, key):
+                parts[f"{key}:{spec}"] = "\n".join(_read_list(spec))
+        return combine_fingerprints(parts)
 
     def local_rules(self) -> list[str]:
         """Rules that judge one chain alone, in order (run per bucket)."""

@@ -233,13 +233,14 @@ def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
 
 
 def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[tuple[int, Path]]) -> str:
-    """What the shards depend on: every chains file and the settings that shape the output.
+    """What the shards depend on: every chains file, the settings (with the content of their
+    list files) and the options that shape the output.
 
     `rdial build` rewrites only the buckets whose comments changed, so after a monthly build the
     fingerprint changes exactly when some chains did; workers and progress do not count.
     """
     parts = {p.name: file_fingerprint(p) for _, p in buckets}
-    parts["settings"] = json.dumps(to_jsonable(settings), sort_keys=True)
+    parts["settings"] = settings.fingerprint()
     parts["output"] = json.dumps([list(cfg.split_fractions), cfg.shard_rows, cfg.row_group_rows,
                                   cfg.keep_rejects])
     return combine_fingerprints(parts)

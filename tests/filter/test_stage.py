@@ -187,3 +187,19 @@ def test_rerun_on_unchanged_chains_is_up_to_date_and_changes_recompute(tmp_path)
     assert not changed.up_to_date and changed.stats["chains_out"] == 4
     texts = pl.read_parquet(corpus.shards_dir / "train")["turn_texts"].to_list()
     assert sorted(t[-1] for t in texts) == ["the new one is good"] * 3 + ["the old one was good"]
+
+
+def test_a_list_file_edited_in_place_makes_the_shards_stale(tmp_path):
+    rows = [chain(GOOD, "the new one is good", link="t3_a"), chain(GOOD, "the game is fun", link="t3_b")]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows))
+    words = tmp_path / "words.txt"
+    words.write_text("zebra\n")
+    toml = tmp_path / "f.toml"
+    toml.write_text('base = "paper"\n[lists]\nword_files = ["words.txt"]\n')
+    first = run_filter(cfg(corpus.root, config=toml))
+    assert first.stats["chains_out"] == 2
+    assert run_filter(cfg(corpus.root, config=toml)).up_to_date
+    words.write_text("zebra\nfun\n")  # same TOML, same paths, new content
+    again = run_filter(cfg(corpus.root, config=toml))
+    assert not again.up_to_date
+    assert again.stats["chains_out"] == 1 and again.stats["dropped"] == {"offensive_target": 1}
