@@ -17,6 +17,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 
 COMMENTS = pa.schema([
@@ -145,6 +146,15 @@ def thread_buckets(thread_ids: pa.Array | pa.ChunkedArray, buckets: int) -> np.n
     for i in odd.tolist():
         result[i] = thread_bucket(ids[i].as_py(), buckets)
     return result
+
+
+def source_month(source: pl.Expr) -> pl.Expr:
+    """The YYYY-MM in a `source` file name ("RC_2005-12.zst" -> "2005-12"), null when it has none.
+
+    How the per-month rules (DialoGPT joins threads, and finds submissions, within one month) tell
+    the month of a record; callers decide what a name without a month means.
+    """
+    return source.str.extract(r"(\d{4}-\d{2})", 1)
 
 
 def split_of(link_id: str, fractions: tuple[float, float, float]) -> str:

@@ -30,8 +30,6 @@ from rdial.build.dedupe import latest_records
 from rdial.build.links import TO_SUBMISSION, count_kinds, link_parents
 from rdial.build.usable import body_reasons
 
-MONTH = r"(\d{4}-\d{2})"  # "RC_2005-12.zst" -> "2005-12"
-
 CommentRules = Callable[[pl.DataFrame, "pl.DataFrame | None"], pl.Series]
 
 
@@ -96,7 +94,7 @@ def group_of(per_month: bool) -> pl.Expr:
     """The key threads are joined within: one group, or the month in the input's name."""
     if not per_month:
         return pl.lit("").alias("group")
-    return pl.col("source").str.extract(MONTH, 1).fill_null(pl.col("source")).fill_null("") \
+    return schema.source_month(pl.col("source")).fill_null(pl.col("source")).fill_null("") \
         .alias("group")
 
 

@@ -25,12 +25,10 @@ import polars as pl
 
 from rdial.filter.normalize import minimal_word_count_expr
 from rdial.filter.presets import FilterSettings
-
-_MONTH = r"(\d{4}-\d{2})"
-
+from rdial.schema import source_month
 
 def _month(source: pl.Expr) -> pl.Expr:
-    return source.str.extract(_MONTH, 1).fill_null("*")
+    return source_month(source).fill_null("*")  # names without a month match each other
 
 
 def submission_status(comments: pl.DataFrame, submissions: pl.DataFrame,
