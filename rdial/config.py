@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import types
 import typing
 from pathlib import Path
@@ -140,9 +139,9 @@ def to_jsonable(value):
 
 def save_config(cfg, path: Path) -> None:
     """Write the resolved config as JSON, atomically (`CORPUS/build.config.json`, ...)."""
-    from rdial.publish import atomic_write_text
+    from rdial.publish import atomic_write_json
 
-    atomic_write_text(Path(path), json.dumps(to_jsonable(cfg), indent=2, sort_keys=True) + "\n")
+    atomic_write_json(Path(path), to_jsonable(cfg))
 
 
 def require(condition: bool, flag: str, message: str) -> None:

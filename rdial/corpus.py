@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdial.errors import ConfigError, RdialError
-from rdial.publish import atomic_write_text, explain_os_error
+from rdial.publish import atomic_write_json, explain_os_error
 
 METADATA = "corpus.json"
 FORMAT = "rdial-corpus"
@@ -76,7 +76,7 @@ class Corpus:
         meta = self.metadata()
         meta.update(updates)
         meta.update({"format": FORMAT, "version": 1, "buckets": self.buckets})
-        atomic_write_text(self.root / METADATA, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        atomic_write_json(self.root / METADATA, meta)
 
     @contextlib.contextmanager
     def lock(self, stage: str):

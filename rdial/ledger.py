@@ -19,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-from rdial.publish import atomic_write_text
+from rdial.publish import atomic_write_json
 
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]")
 _EDGE = 1 << 20  # bytes hashed at each end of a file for its fingerprint
@@ -71,7 +71,7 @@ class Ledger:
                stats: dict | None = None) -> None:
         entry = {"key": key, "fingerprint": fingerprint, "outputs": sorted(outputs or []),
                  "stats": stats or {}, "finished": int(time.time())}
-        atomic_write_text(self._path(key), json.dumps(entry, indent=1, sort_keys=True) + "\n")
+        atomic_write_json(self._path(key), entry, indent=1)
 
     def forget(self, key: str) -> None:
         try:

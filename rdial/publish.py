@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import uuid
@@ -81,6 +82,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data, *, sort_keys: bool = True, indent: int = 2) -> None:
+    """Stats, configs, metadata and ledger entries: readable JSON, one trailing newline."""
+    atomic_write_text(path, json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n")
 
 
 def replace_dir(tmp_dir: Path, final: Path) -> None:

@@ -39,7 +39,7 @@ from rdial.errors import ConfigError
 from rdial.executor import TaskFailure, default_workers, run_tasks
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
-from rdial.publish import atomic_path, atomic_write_text, sweep_temporaries
+from rdial.publish import atomic_path, atomic_write_json, sweep_temporaries
 
 STAGE = "build"
 # Bump when the chains written for the same inputs and settings change: forces a rebuild.
@@ -305,8 +305,7 @@ def write_stats(corpus: Corpus, report: BuildReport) -> None:
            "removed_stale": report.removed, "seconds": report.seconds,
            "failed": [{"bucket": b, "error": msg} for b, msg in report.failed]}
     doc = {"stage": STAGE, "run": run, "totals": report.totals}
-    atomic_write_text(corpus.root / "stats" / f"{STAGE}.json",
-                      json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", doc)
     corpus.write_metadata({STAGE: {"chains": report.totals.get("chains", 0),
                                    "buckets": report.buckets,
                                    "failed_buckets": len(report.failed)}})

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import queue
 import shutil
 import threading
@@ -48,7 +47,7 @@ from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetch
                                    chunks_with_offsets, detect_format, open_dump)
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
-from rdial.publish import TMP_PREFIX, atomic_write_text, explain_os_error, sweep_temporaries
+from rdial.publish import TMP_PREFIX, atomic_write_json, explain_os_error, sweep_temporaries
 from rdial.schema import thread_buckets
 
 STAGE = "extract"
@@ -312,7 +311,7 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
         "seconds_reading": round(streamed - start, 3),  # decompress, parse, group by bucket
         "seconds_writing": round(time.monotonic() - streamed, 3),  # Parquet files, publish
     }
-    atomic_write_text(corpus.stats_dir(STAGE) / f"{task.name}.json", json.dumps(stats, indent=2) + "\n")
+    atomic_write_json(corpus.stats_dir(STAGE) / f"{task.name}.json", stats, sort_keys=False)
     ledger = Ledger(corpus.root, STAGE)
     if failure:  # no entry: the next run tries this input again
         ledger.forget(task.name)
@@ -539,7 +538,7 @@ def _write_run_summary(corpus: Corpus, report: ExtractReport) -> None:
                    for r in report.results},
         "failed": [r.name for r in report.failed],
     }
-    atomic_write_text(corpus.root / "stats" / f"{STAGE}.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", summary, sort_keys=False)
     done = sorted(Ledger(corpus.root, STAGE).entries())
     corpus.write_metadata({STAGE: {"inputs": done}})
 

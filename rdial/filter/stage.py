@@ -44,7 +44,7 @@ from rdial.filter.spill import PartitionSpill
 from rdial.filter.splits import split_column
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
-from rdial.publish import TMP_PREFIX, atomic_write_text, replace_dir, sweep_temporaries, temporary_name
+from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
 
 STAGE = "filter"
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
@@ -367,8 +367,8 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     stats["files"] = {s: len(w.files) for s, w in writers.items()}
     stats.update(extra)
     stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
-    _write_json(tmp_shards / "stats.json", stats)
-    _write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
+    atomic_write_json(tmp_shards / "stats.json", stats)
+    atomic_write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
     replace_dir(tmp_shards, corpus.shards_dir)
     if rejects is not None:
         rejects.close()
@@ -395,14 +395,10 @@ def summarize(counts: pl.DataFrame) -> dict:
             "dropped": dict(sorted(dropped.items())), "splits": splits}
 
 
-def _write_json(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
 def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, stats: dict) -> None:
     """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
     save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
                 corpus.root / "config" / f"{STAGE}.json")
-    _write_json(corpus.root / "stats" / f"{STAGE}.json", stats)
+    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", stats)
     corpus.write_metadata({STAGE: {"preset": settings.preset, "chains_out": stats["chains_out"],
                                    "shards": "shards"}})

@@ -12,7 +12,6 @@ accumulation steps train exactly like one rank with N*A accumulation steps.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ import torch
 from rdial.config import save_config, to_jsonable
 from rdial.errors import ConfigError, RdialError
 from rdial.progress import Progress
-from rdial.publish import atomic_write_text
+from rdial.publish import atomic_write_json
 from rdial.train import checkpoint as ckpt
 from rdial.train import distributed
 from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_batches, shard_units,
@@ -367,5 +366,5 @@ class _Trainer:
             tokens=int(sums[0]), tokens_per_s=round(sums[0] / max(seconds, 1e-9), 1),
             padding_share=round(1 - sums[0] / max(sums[1], 1), 5), dropped=dict(sorted(dropped.items())))
         if self.dist.main:
-            atomic_write_text(self.cfg.out / "summary.json", json.dumps(asdict(summary), indent=2) + "\n")
+            atomic_write_json(self.cfg.out / "summary.json", asdict(summary), sort_keys=False)
         return summary
