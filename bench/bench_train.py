@@ -3,6 +3,8 @@
     python bench/bench_train.py                  # CPU, a few minutes
     python bench/bench_train.py --steps 40 --rounds 2
     python bench/bench_train.py --gpu-dry-run    # run the GPU section's code on CPU (tiny, 2 steps)
+    python bench/bench_train.py --gpu-only       # on a CUDA machine: only the GPU section
+    python bench/bench_train.py --gpu-only --gpu-compile on --gpu-workers 4   # the same, torch.compile
 
 Both sides train the same randomly initialised GPT-2 (4 layers x 128, GPT-2's vocabulary) on
 the same generated shards (2-4 turn dialogues of 10-90 tokens), with about the same real
@@ -15,8 +17,14 @@ Printed: real tokens/s of each and the ratio, padding share of each, real tokens
 each (to show the batches match), and the rdial loader alone (tokens/s when nothing consumes
 them) against the trainer's consumption. Targets: >= 1.3x, padding < 5%, loader >= 10x.
 
-With CUDA, a GPU section trains GPT-2 small and medium in bf16 through `train()` and prints
-tokens/s and model FLOPs utilisation (MFU = model FLOPs per second / the GPU's peak bf16).
+With CUDA (or --gpu-only), a GPU section trains GPT-2 small and medium in bf16 through
+`train()` on --gpu-dialogues generated dialogues, for each --gpu-workers (loader processes per
+rank; 0 = one loader thread) and --gpu-compile setting, and prints per run: steady real
+tokens/s (the log windows after the first, so cuBLAS set-up and compilation stay out), the
+seconds of the first window, model FLOPs utilisation (MFU = model FLOPs per second / the GPU's
+dense bf16 peak, 989 TFLOP/s on an H100/H200 by the datasheet; FLOPs per token from the
+measured mean row width and loss share of the batches), and peak GPU memory (allocated and
+reserved by PyTorch). The final checkpoint is not written (its time is not in tokens/s either).
 The machine is shared: other jobs run beside the benchmark, so compare the ratio, not the
 absolute figures.
 """
@@ -104,13 +112,15 @@ def baseline(shards: Path, model_dir: Path, work: Path, *, steps: int, batch: in
 
 # --- rdial ----------------------------------------------------------------------------------------
 def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: int, max_len: int,
-              precision: str = "fp32", device: str = "auto") -> dict:
+              precision: str = "fp32", device: str = "auto", log_every: int = 0, loader_workers: int = 0,
+              compile: bool = False) -> dict:
     summary = train(TrainConfig(shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
                                 max_seq_len=max_len, lr=1e-4, warmup_steps=0, schedule="constant", dropout=0.0,
-                                eval_every=0, save_every=0, log_every=max(1, steps // 4), precision=precision,
-                                device=device, progress=False, shuffle_rows=20000))
+                                eval_every=0, save_every=0, log_every=log_every or max(1, steps // 4),
+                                precision=precision, device=device, progress=False, shuffle_rows=20000,
+                                loader_workers=loader_workers, compile=compile))
     return {"tokens_per_s": summary.tokens_per_s, "padding": summary.padding_share,
-            "tokens_per_step": summary.tokens / summary.steps}
+            "tokens_per_step": summary.tokens / summary.steps, "loss": summary.train_loss}
 
 
 def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
@@ -138,24 +148,83 @@ def model_flops_per_token(n_layer: int, n_embd: int, seq: float, vocab: int, los
     return 6 * blocks + attention + 6 * n_embd * vocab * loss_share
 
 
-def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int) -> None:
+def batch_shape(shards: Path, *, batch_tokens: int, max_len: int) -> dict:
+    """Over one epoch of lane 0's batches: the token-weighted mean row width (the T of the
+    attention term; rows are padded to it) and the share of real tokens that carry a loss."""
+    units = shard_units(split_files(shards, "train"))
+    stream = ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000)
+    loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len)
+    tokens = width = loss_tokens = 0
+    for job, _ in loader.jobs():
+        if job.epoch > 0:
+            break
+        batches, _, _ = build_window(job, loader.tokenizer, {})
+        for b in batches:
+            tokens += b.tokens
+            width += b.tokens * b.input_ids.shape[1]
+            loss_tokens += b.loss_tokens
+    return {"width": width / tokens, "loss_share": loss_tokens / tokens}
+
+
+def steady_rate(run: Path) -> tuple[float, float]:
+    """(real tokens/s over the train log windows after the first, seconds of the first window)."""
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    windows = [(m["tokens"], m["tokens"] / m["tokens_per_s"]) for m in lines if m["split"] == "train"]
+    first, rest = windows[0], windows[1:] or windows
+    return sum(t for t, _ in rest) / sum(s for _, s in rest), first[1]
+
+
+def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers: list[int],
+                compile_modes: list[bool], sizes: list[str]) -> list[dict]:
+    from rdial.train import trainer as trainer_module
     from rdial.train.model import SIZES
 
-    sizes = ["tiny"] if dry_run else ["small", "medium"]
+    # The final checkpoint (seconds for medium: weights, optimizer state, hashes) is not what
+    # this section measures; skip it to save GPU time.
+    trainer_module._Trainer._save = lambda self: None
+    sizes = ["tiny"] if dry_run else sizes
     device = "cpu" if dry_run else "cuda"
     name = "cpu (dry run)" if dry_run else torch.cuda.get_device_name()
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
-    print(f"\nGPU section on {name} (bf16 autocast, SDPA){'' if peak else '; peak unknown, no MFU'}")
+    cuda = device == "cuda"
+    print(f"\nGPU section on {name} (bf16 autocast, SDPA, fused AdamW on CUDA; torch {torch.__version__}, "
+          f"CUDA {torch.version.cuda}){'' if peak else '; peak unknown, no MFU'}; {steps} steps per run, "
+          f"log window {max(1, steps // 4)} steps", flush=True)
+    results = []
     for size in sizes:
-        batch_tokens = 4096 if dry_run else {"small": 65536, "medium": 32768}[size]  # fits 80 GB
-        result = rdial_run(shards, size, work / f"gpu-{size}", steps=2 if dry_run else steps,
-                           batch_tokens=batch_tokens, max_len=256, precision="bf16", device=device)
+        batch_tokens = 4096 if dry_run else {"small": 65536, "medium": 32768, "large": 16384}[size]
+        shape = batch_shape(shards, batch_tokens=batch_tokens, max_len=256)
         n_layer, n_embd, _ = SIZES[size]
-        # about 55% of a sample dialogue's tokens carry loss; mean length ~50 tokens
-        flops = model_flops_per_token(n_layer, n_embd, 50, 50257, 0.55) * result["tokens_per_s"]
-        mfu = f", MFU {100 * flops / (peak * 1e12):.1f}%" if peak else ""
-        print(f"  gpt2-{size}: {result['tokens_per_s']:,.0f} real tokens/s, padding "
-              f"{100 * result['padding']:.1f}%{mfu}")
+        per_token = model_flops_per_token(n_layer, n_embd, shape["width"], 50257, shape["loss_share"])
+        for compile_on in compile_modes:
+            for w in workers:
+                if cuda:
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
+                out = work / f"gpu-{size}-c{int(compile_on)}-w{w}"
+                started = time.perf_counter()
+                result = rdial_run(shards, size, out, steps=2 if dry_run else steps, batch_tokens=batch_tokens,
+                                   max_len=256, precision="bf16", device=device, log_every=1 if dry_run else 0,
+                                   loader_workers=w, compile=compile_on)
+                rate, first = steady_rate(out)
+                mfu = 100 * per_token * rate / (peak * 1e12) if peak else None
+                mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30) \
+                    if cuda else (0.0, 0.0)
+                row = {"size": size, "compile": compile_on, "loader_workers": w, "batch_tokens": batch_tokens,
+                       "tokens_per_s": rate, "first_window_s": first, "mfu_percent": mfu,
+                       "flops_per_token": per_token, "mean_width": shape["width"],
+                       "loss_share": shape["loss_share"], "padding": result["padding"],
+                       "peak_alloc_gib": mem[0], "peak_reserved_gib": mem[1], "loss": result["loss"],
+                       "wall_s": time.perf_counter() - started}
+                results.append(row)
+                print(f"  gpt2-{size} compile={'on' if compile_on else 'off'} loader-workers={w} "
+                      f"batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
+                      f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}, first window {first:.1f} s, "
+                      f"peak memory {mem[0]:.1f} GiB allocated / {mem[1]:.1f} GiB reserved, padding "
+                      f"{100 * result['padding']:.1f}%, loss {result['loss']:.3f}, "
+                      f"{per_token / 1e9:.2f} GFLOP/token (width {shape['width']:.0f}, loss share "
+                      f"{shape['loss_share']:.2f}), run {row['wall_s']:.0f} s", flush=True)
+    return results
 
 
 def main() -> None:
@@ -165,7 +234,12 @@ def main() -> None:
     parser.add_argument("--dialogues", type=int, default=6000)
     parser.add_argument("--rounds", type=int, default=1, help="alternate baseline and rdial this many times")
     parser.add_argument("--gpu-dry-run", action="store_true", help="run the GPU section on CPU with a tiny model")
-    parser.add_argument("--gpu-steps", type=int, default=30)
+    parser.add_argument("--gpu-only", action="store_true", help="skip the CPU comparison; needs CUDA")
+    parser.add_argument("--gpu-steps", type=int, default=40)
+    parser.add_argument("--gpu-dialogues", type=int, default=40000, help="generated dialogues of the GPU section")
+    parser.add_argument("--gpu-sizes", default="small,medium", help="comma-separated model sizes")
+    parser.add_argument("--gpu-workers", default="0,4", help="comma-separated --loader-workers values")
+    parser.add_argument("--gpu-compile", choices=("off", "on", "both"), default="off")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     max_len = 256
@@ -174,8 +248,18 @@ def main() -> None:
         work = Path(tmp)
         shards = write_sample_shards(work / "shards", train=args.dialogues, valid=0, test=0, files=4,
                                      rows_per_group=1000, seed=0, filler_words=60)
-        if args.gpu_dry_run:
-            gpu_section(shards, work, dry_run=True, steps=2)
+        gpu = {"steps": args.gpu_steps, "workers": [int(w) for w in args.gpu_workers.split(",")],
+               "compile_modes": {"off": [False], "on": [True], "both": [False, True]}[args.gpu_compile],
+               "sizes": args.gpu_sizes.split(",")}
+        if args.gpu_dry_run or args.gpu_only:
+            if args.gpu_only and not torch.cuda.is_available():
+                raise SystemExit("--gpu-only: no CUDA device here (--gpu-dry-run runs the section on CPU)")
+            gpu_shards = shards if args.gpu_dry_run else write_sample_shards(
+                work / "gpu-shards", train=args.gpu_dialogues, valid=0, test=0, files=4, rows_per_group=1000,
+                seed=0, filler_words=60)
+            results = gpu_section(gpu_shards, work, dry_run=args.gpu_dry_run, **gpu)
+            if args.json:
+                args.json.write_text(json.dumps({"gpu": results}, indent=2))
             return
         model_dir = make_model(work / "model")
         print(f"torch threads {torch.get_num_threads()}; {args.dialogues} dialogues; GPT-2 4x128 "
@@ -206,14 +290,16 @@ def main() -> None:
         print(f"ratio rdial/baseline: {ratio:.2f}x (target >= 1.3x)")
         print(f"loader alone: {loader:,.0f} real tokens/s = {loader / consume:.0f}x what the trainer consumes "
               f"(target >= 10x)")
-        if args.json:
-            args.json.write_text(json.dumps({"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader},
-                                            indent=2))
+        figures = {"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader}
         if torch.cuda.is_available():
-            gpu_section(shards, work, dry_run=False, steps=args.gpu_steps)
+            gpu_shards = write_sample_shards(work / "gpu-shards", train=args.gpu_dialogues, valid=0, test=0,
+                                             files=4, rows_per_group=1000, seed=0, filler_words=60)
+            figures["gpu"] = gpu_section(gpu_shards, work, dry_run=False, **gpu)
         else:
             print("\nGPU section skipped: no CUDA device here (python bench/bench_train.py --gpu-dry-run "
                   "runs its code on CPU)")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

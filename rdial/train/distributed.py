@@ -55,6 +55,11 @@ def resolve_device(flag: str, local_rank: int) -> torch.device:
     if flag == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError("--device: cuda requested but no GPU is visible")
+        if local_rank >= torch.cuda.device_count():
+            # NCCL cannot put two ranks on one GPU; say so instead of CUDA's "invalid device ordinal"
+            raise ConfigError(f"--device: this is local rank {local_rank} but only {torch.cuda.device_count()} "
+                              f"GPU(s) are visible; start at most that many processes per node "
+                              f"(--nproc_per_node), or pass --device cpu")
         torch.cuda.set_device(local_rank)
         return torch.device("cuda", local_rank)
     return torch.device("cpu")

