@@ -22,7 +22,7 @@ import numpy as np
 
 from rdial.extract.readers import CorruptInputError
 
-DEFAULT_BLOCK = 8 * 1024 * 1024  # ~5 blocks are in flight (read ahead, parsed ahead): RSS
+DEFAULT_BLOCK = 4 * 1024 * 1024  # ~8 blocks are in flight (read ahead, parsed ahead): RSS
 
 
 @dataclass

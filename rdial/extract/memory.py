@@ -2,7 +2,7 @@
 
     python -c "from rdial.extract.memory import keep_freed_memory; print(keep_freed_memory())"
 
-Extract allocates and frees buffers of megabytes all the time (decompressed chunks, 8 MiB line
+Extract allocates and frees buffers of megabytes all the time (decompressed chunks, 4 MiB line
 blocks). By default glibc serves such sizes with mmap, or trims the heap top as soon as they
 are freed, and the next buffer page-faults the same memory back in: measured on a 2.4 GB 2019
 dump, 185k extra page faults and ~30% more CPU for decompressing and splitting. Raising the two
@@ -17,7 +17,7 @@ import ctypes.util
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 32 * 1024 * 1024   # glibc's maximum; blocks (8 MiB) stay below it
+MMAP_THRESHOLD = 32 * 1024 * 1024   # glibc's maximum; blocks (4 MiB) stay below it
 TRIM_THRESHOLD = 64 * 1024 * 1024
 
 _done = False
