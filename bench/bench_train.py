@@ -25,6 +25,10 @@ seconds of the first window, model FLOPs utilisation (MFU = model FLOPs per seco
 dense bf16 peak, 989 TFLOP/s on an H100/H200 by the datasheet; FLOPs per token from the
 measured mean row width and loss share of the batches), and peak GPU memory (allocated and
 reserved by PyTorch). The final checkpoint is not written (its time is not in tokens/s either).
+Measured once on one H200 (torch 2.11.0+cu130, 2026-11-28; bash bench/gpu_check.sh runs it):
+GPT-2 small 175,566 real tokens/s with loader threads, 245,438 with --loader-workers 4 (MFU 10.2%
+and 14.3%, peak 63.0 GiB allocated); medium 67,115 and 96,925 (MFU 12.9% and 18.7%, 75.3 GiB).
+--gpu-compile on for small did not finish within ~125 s, so no compiled figure (docs/train.md).
 The machine is shared: other jobs run beside the benchmark, so compare the ratio, not the
 absolute figures.
 """

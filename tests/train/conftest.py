@@ -33,5 +33,6 @@ def six_steps(small_shards, tmp_path_factory):
     run = tmp_path_factory.mktemp("run") / "straight"
     summary = train(TrainConfig(shards=small_shards, out=run, model="tiny", max_steps=6, batch_tokens=256,
                                 max_seq_len=64, lr=3e-3, warmup_steps=2, shuffle_rows=20, eval_every=0,
-                                eval_dialogues=20, save_every=3, log_every=1, progress=False, grad_accum=2))
+                                eval_dialogues=20, save_every=3, log_every=1, progress=False, grad_accum=2,
+                                device="cpu"))  # the CPU reference of exact comparisons, GPU or not
     return run, summary

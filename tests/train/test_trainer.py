@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def config(shards, out, **overrides) -> TrainConfig:
     values = dict(shards=shards, out=out, model="tiny", max_steps=6, batch_tokens=256, max_seq_len=64,
                   lr=3e-3, warmup_steps=2, shuffle_rows=20, eval_every=0, eval_dialogues=20,
-                  save_every=3, log_every=1, progress=False)
+                  save_every=3, log_every=1, progress=False, device="cpu")  # exact on any machine
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -140,12 +140,13 @@ def test_sigterm_checkpoints_exits_130_and_resume_matches_an_uninterrupted_run(s
     cmd = [sys.executable, "-m", "rdial", "train", "--shards", str(small_shards), "--out", str(run),
            "--batch-tokens", "256", "--max-seq-len", "64", "--lr", "3e-3", "--warmup-steps", "2",
            "--shuffle-rows", "20", "--eval-every", "0", "--eval-dialogues", "20", "--save-every", "0",
-           "--log-every", "1", "--grad-accum", "2", "--max-steps", "6", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+           "--log-every", "1", "--grad-accum", "2", "--max-steps", "6", "--no-progress", "--device", "cpu"]
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": path})
     deadline = time.time() + 120
-    while time.time() < deadline and not ((run / "metrics.jsonl").exists() and metrics(run)):
+    while time.time() < deadline and proc.poll() is None and not ((run / "metrics.jsonl").exists() and metrics(run)):
         time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1][-3000:]  # still running after its first step
     proc.send_signal(signal.SIGTERM)  # after step 1; a step takes far longer than the signal
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
