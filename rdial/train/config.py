@@ -44,8 +44,10 @@ class TrainConfig:
     compile: bool = field(default=False, metadata=arg("torch.compile the model"))
     device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     seed: int = field(default=42, metadata=arg("seed of the model init, dropout and data order"))
-    loader_workers: int = field(default=0, metadata=arg(
-        "processes per rank that read and tokenize windows (0: one background thread per lane)"))
+    loader_workers: int | None = field(default=None, metadata=arg(
+        "processes per rank that read and tokenize windows (0: one background thread per lane; "
+        "default: 4 on a GPU, capped by the cores per rank, where one thread cannot feed it "
+        "(+40%% tokens/s on an H200); 0 on CPU). The batches are the same either way"))
     shuffle_rows: int = field(default=20000, metadata=arg("dialogues per lane shuffled together (window)"))
     eval_every: int = field(default=1000, metadata=arg("valid loss and perplexity every N steps (0: only at the end)"))
     eval_dialogues: int = field(default=2000, metadata=arg("dialogues of valid/test to evaluate on (0: all)"))
@@ -70,7 +72,8 @@ class TrainConfig:
         require(self.clip >= 0, "--clip", "must be 0 or more")
         require(0 <= self.dropout < 1, "--dropout", "must be in [0, 1)")
         require(self.shuffle_rows >= 1, "--shuffle-rows", "must be at least 1")
-        require(self.loader_workers >= 0, "--loader-workers", "must be 0 or more")
+        require(self.loader_workers is None or self.loader_workers >= 0, "--loader-workers",
+                "must be 0 or more")
         require(self.keep >= 1, "--keep", "must be at least 1")
         require(min(self.eval_every, self.save_every, self.eval_dialogues) >= 0,
                 "--eval-every/--save-every/--eval-dialogues", "must be 0 or more")

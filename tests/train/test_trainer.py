@@ -40,6 +40,7 @@ def test_run_writes_checkpoints_metrics_config_and_summary(six_steps):
     assert [m["step"] for m in metrics(run) if m["split"] == "train"] == [1, 2, 3, 4, 5, 6]
     assert [m["split"] for m in metrics(run) if m["split"] != "train"] == ["valid", "test"]
     assert json.loads((run / "config.json").read_text())["grad_accum"] == 2
+    assert json.loads((run / "config.json").read_text())["loader_workers"] == 0  # resolved: CPU
     assert json.loads((run / "summary.json").read_text())["steps"] == 6
     train_lines = [m for m in metrics(run) if m["split"] == "train"]
     assert summary.tokens == sum(m["tokens"] for m in train_lines)
@@ -158,3 +159,20 @@ def test_sigterm_checkpoints_exits_130_and_resume_matches_an_uninterrupted_run(s
     assert [m["step"] for m in metrics(run) if m["split"] == "train"] == [1, 2, 3, 4, 5, 6]
     a, b = weights(straight, 6), weights(run, 6)
     assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_loader_workers_default_is_four_per_gpu_rank_capped_by_cores_and_zero_on_cpu(monkeypatch):
+    from rdial.train.distributed import Distributed
+    from rdial.train.trainer import default_loader_workers
+
+    gpu = Distributed(rank=0, world=8, local_rank=0, device=torch.device("cuda", 0))
+    cpu = Distributed(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert default_loader_workers(None, gpu) == 4
+    assert default_loader_workers(None, cpu) == 0
+    assert default_loader_workers(2, gpu) == 2 and default_loader_workers(3, cpu) == 3
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # 16 cores, 8 ranks on the node: 1 spare core each
+    assert default_loader_workers(None, gpu) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_loader_workers(None, gpu) == 0
