@@ -15,8 +15,11 @@ pools can deadlock.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import re
+import socket
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -83,25 +86,99 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, workers: int = 
     return results
 
 
+def start_backend(backend: str, *, workers: int = 1) -> None:
+    """Connect to (or start) Ray now, before a stage changes anything, so a wrong RAY_ADDRESS
+    or a missing Ray fails at once; run_tasks then uses that session. Local needs nothing."""
+    if backend == "ray":
+        _ray_session(workers)
+    elif backend != "local":
+        raise RdialError(f"--executor: unknown backend {backend!r} (choose local or ray)")
+
+
+LOCAL_RAY_OBJECT_STORE = 256 * 1024 * 1024  # tasks exchange paths and small stats, not data
+# A task whose worker or node is lost is run again (tasks are idempotent: they publish atomically);
+# an exception in the task is not retried, it is the task's result.
+RAY_TASK_RETRIES = 3
+
+
 def _run_ray(fn, tasks, workers, on_result):
+    if not tasks:
+        return []
+    ray = _ray_session(workers)
+    remote = ray.remote(num_cpus=1, max_retries=RAY_TASK_RETRIES)(_call_in)
+    fn_ref = ray.put(fn)  # shipped once, not once per task (filter's fn carries its settings)
+    cwd = os.getcwd()
+    refs = [remote.remote(cwd, fn_ref, task) for task in tasks]
+    index = {ref: i for i, ref in enumerate(refs)}
+    results: list = [None] * len(tasks)
+    pending = list(refs)
+    try:
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            i = index[done[0]]
+            try:
+                results[i] = ray.get(done[0])
+            except Exception as exc:  # noqa: BLE001 - worker died, node lost, task not importable there
+                results[i] = TaskFailure(tasks[i], f"ray: {_first_line(getattr(exc, 'cause', None) or exc)}")
+            if on_result:
+                on_result(tasks[i], results[i])
+    except BaseException:  # Ctrl-C or a failing on_result: stop the tasks still queued or running
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    return results
+
+
+def _ray_session(workers: int):
+    """Connect to the cluster at RAY_ADDRESS, or start a local Ray sized to `workers`.
+
+    A session the caller started (ray.init before run_tasks) is used as it is.
+    """
     try:
         import ray
     except ImportError as exc:
         raise RdialError("--executor ray: Ray is not installed (pip install 'rdial[ray]')") from exc
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"), ignore_reinit_error=True)
-    remote = ray.remote(_call)
-    refs = [remote.remote(fn, task) for task in tasks]
-    index = {ref: i for i, ref in enumerate(refs)}
-    results: list = [None] * len(tasks)
-    pending = list(refs)
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        i = index[done[0]]
-        try:
-            results[i] = ray.get(done[0])
-        except Exception as exc:  # noqa: BLE001
-            results[i] = TaskFailure(tasks[i], f"ray task failed: {exc}")
-        if on_result:
-            on_result(tasks[i], results[i])
-    return results
+    if ray.is_initialized():
+        return ray
+    quiet = {"logging_level": logging.WARNING}
+    address = os.environ.get("RAY_ADDRESS")
+    try:
+        if address:  # the cluster's nodes run this very rdial, shipped with the job
+            import rdial
+
+            _check_reachable(address)
+
+            ray.init(address=address, runtime_env={"py_modules": [rdial]}, **quiet)
+        else:
+            ray.init(num_cpus=max(1, workers), object_store_memory=LOCAL_RAY_OBJECT_STORE,
+                     include_dashboard=False, **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"RAY_ADDRESS={address}" if address else "a local Ray"
+        raise RdialError(f"--executor ray: cannot start {where}: {_first_line(exc)}") from exc
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, not after Ray's minutes of retries, when host:port does not answer."""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return  # "auto", "ray://...": Ray resolves these itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise RdialError(f"--executor ray: RAY_ADDRESS={address}: no Ray cluster answers there "
+                         f"({exc.strerror or exc})") from exc
+
+
+def _call_in(cwd: str, fn, task):
+    """`_call` in a Ray worker. Relative paths in tasks mean the driver's directory: a node that
+    mounts the same file system at the same place resolves them the same way."""
+    if os.getcwd() != cwd and os.path.isdir(cwd):
+        os.chdir(cwd)
+    return _call(fn, task)
+
+
+def _first_line(exc: BaseException) -> str:
+    """`Type: first line`, without the colours Ray puts in its messages."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

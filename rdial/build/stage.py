@@ -36,7 +36,7 @@ from rdial.build.preset_hook import (CommentRuleHook, PresetSpec, build_defaults
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError
-from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import atomic_path, atomic_write_json, sweep_temporaries
@@ -176,6 +176,7 @@ def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
     start = time.monotonic()
     corpus = Corpus.open(cfg.corpus)
     with corpus.lock(STAGE):
+        start_backend(cfg.executor, workers=cfg.workers)
         return _build(corpus, cfg, progress, start)
 
 

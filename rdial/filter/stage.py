@@ -34,7 +34,7 @@ from rdial import schema
 from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
-from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
 from rdial.filter import blandness, duplicates
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
@@ -273,6 +273,7 @@ def _max_peak(results: list) -> float | None:
 def run_filter(cfg: FilterConfig) -> FilterReport:
     corpus = Corpus.open(cfg.corpus)
     with corpus.lock(STAGE):
+        start_backend(cfg.executor, workers=cfg.workers)
         return _filter(corpus, cfg)
 
 
