@@ -13,6 +13,14 @@ All three read the same file in the same invocation, one after the other:
              time of the whole command including interpreter start-up, and its peak RSS
 Targets (issue 2): rdial >= 3.5x baseline lines/s, >= 0.45x zstd lines/s, peak RSS < 2.5 GiB.
 The machine is shared: the load average is printed before and after; rerun when it is high.
+
+Then the floor: the CPU per line of the four steps no extract into bucketed Parquet can skip,
+each timed alone in one thread on the first --floor-lines lines with the fastest tool among the
+project's dependencies (decompression: `zstd -dc`'s own CPU; JSON -> columns: `pyarrow.json` or
+`polars.read_ndjson`, whichever is faster, only rdial's fields; grouping rows by bucket: one
+Arrow gather; encoding: ONE Parquet file with zstd, no per-bucket cost). Their sum, spread
+perfectly over every core with no other cost, is the best lines/s these libraries allow here;
+it is printed against the targets.
 """
 
 from __future__ import annotations
@@ -115,6 +123,70 @@ def rdial_extract(dump: Path, out: Path) -> tuple[float, float, int, dict]:
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, stats
 
 
+# --- the floor -----------------------------------------------------------------------------------
+def floor_us_per_line(dump: Path, lines: int) -> dict[str, float]:
+    """Thread-CPU us per line of parsing, grouping and encoding the first `lines` lines."""
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")  # before polars starts its pool: CPU of one
+    import io
+
+    import numpy as np
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+    import zstandard
+
+    from rdial.extract.normalize import COMMENT_SPEC, SUBMISSION_SPEC, kind_from_name
+    from rdial.schema import thread_buckets
+
+    spec = SUBMISSION_SPEC if kind_from_name(dump.name) == "submissions" else COMMENT_SPEC
+    with open(dump, "rb") as fh:
+        reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(fh)
+        chunks, seen = [], 0
+        while seen < lines and (chunk := reader.read(1 << 24)):
+            chunks.append(chunk)
+            seen += chunk.count(b"\n")
+    rows = b"".join(chunks).split(b"\n")[:lines]
+    rows = rows if rows[-1] else rows[:-1]
+    # blocks of 10,000 lines, ~4 MiB of 2005-era lines as in rdial
+    blocks = [b"\n".join(rows[i:i + 10_000]) + b"\n" for i in range(0, len(rows), 10_000)]
+    n = sum(b.count(b"\n") for b in blocks)
+    def best_of_two(step, clock=time.thread_time):  # the second run has a warm allocator
+        seconds = []
+        for _ in range(2):
+            start = clock()
+            out = step()
+            seconds.append(clock() - start)
+        return min(seconds), out
+
+    result = {}
+    for created in (pa.int64(), pa.string(), pa.float64()):  # how this era writes created_utc
+        options = pj.ParseOptions(explicit_schema=spec.json_schema(created), unexpected_field_behavior="ignore")
+        read = pj.ReadOptions(block_size=1 << 23, use_threads=False)
+        try:
+            result["parse_pyarrow"], tables = best_of_two(
+                lambda: [pj.read_json(pa.BufferReader(b), read_options=read, parse_options=options)
+                         for b in blocks])
+            break
+        except pa.ArrowInvalid:
+            continue
+    else:
+        raise SystemExit("floor: pyarrow.json cannot read these lines with rdial's schema")
+    schema = {f.name: pl.from_arrow(pa.array([], f.type)).dtype for f in options.explicit_schema}
+    try:  # polars parses on its own threads: count them all (process CPU)
+        result["parse_polars"], _ = best_of_two(
+            lambda: [pl.read_ndjson(io.BytesIO(b), schema=schema) for b in blocks], time.process_time)
+    except Exception:  # noqa: BLE001 - a type polars refuses: pyarrow's figure stands
+        pass
+    table = pa.concat_tables(tables).combine_chunks()
+    key = "link_id" if spec is COMMENT_SPEC else "id"
+    order = pa.array(np.argsort(thread_buckets(table.column(key), 1024), kind="stable"))
+    result["group"], grouped = best_of_two(lambda: table.take(order))
+    result["encode"], _ = best_of_two(lambda: pq.write_table(
+        grouped, io.BytesIO(), compression="zstd", use_dictionary=False, write_statistics=False))
+    return {k: 1e6 * v / n for k, v in result.items()} | {"lines": n}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000, help="synthetic dump size")
@@ -122,6 +194,8 @@ def main() -> None:
                         help="month of the synthetic dump; its era sets the line schema")
     parser.add_argument("--dump", type=Path, help="benchmark this zst dump instead")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rdial-bench-extract")
+    parser.add_argument("--floor-lines", type=int, default=400_000,
+                        help="lines timed for the floor (0: skip it)")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     dump = args.dump or synth_dump(args.workdir, args.lines, args.month)
@@ -150,6 +224,25 @@ def main() -> None:
     print(f"rdial / zstd -dc: {vs_zstd:.2f}x lines/s (target >= 0.45x)")
     print(f"rdial peak RSS: {rss / 2**30:.2f} GiB (target < 2.5 GiB)")
     print(f"load average after: {os.getloadavg()[0]:.2f} (shared machine: figures vary with it)")
+    if args.floor_lines:
+        print_floor(floor_us_per_line(dump, args.floor_lines), 1e6 * zstd_cpu / lines,
+                    rate["baseline (PushshiftDumps way)"], rate["zstd -dc --long=31"])
+
+
+def print_floor(floor: dict, zstd_us: float, base_rate: float, zstd_rate: float) -> None:
+    parse = min(v for k, v in floor.items() if k.startswith("parse_"))
+    steps = {"decompress (zstd -dc's CPU)": zstd_us, "JSON -> columns": parse,
+             "group by bucket (one gather)": floor["group"], "Parquet + zstd (one file)": floor["encode"]}
+    total, cores = sum(steps.values()), os.cpu_count() or 1
+    print(f"floor on the first {floor['lines']:,} lines, CPU us per line, each step alone in one thread:")
+    for name, us in steps.items():
+        print(f"  {name:32s} {us:6.2f}")
+    parsers = ", ".join(f"{k[6:]} {v:.2f}" for k, v in floor.items() if k.startswith("parse_"))
+    print(f"  {'sum':32s} {total:6.2f}   (parsers: {parsers})")
+    best = cores * 1e6 / total
+    print(f"best possible on {cores} cores with nothing else (perfect overlap, no Python, no "
+          f"per-bucket files, no start-up): {best:,.0f} lines/s = {best / base_rate:.2f}x baseline "
+          f"(target 3.5x), {best / zstd_rate:.2f}x zstd -dc (target 0.45x)")
 
 
 if __name__ == "__main__":
