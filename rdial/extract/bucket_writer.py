@@ -123,7 +123,7 @@ class BucketedParquetWriter:
         path = self.spill_path(len(self._spills))
         index: dict[int, tuple[int, int]] = {}
         grouped = self._group(blocks)
-        blocks.clear()  # the held rows, now copied into `grouped`: 64 MiB less at the peak
+        blocks.clear()  # the held rows, now copied into `grouped`: a buffer less at the peak
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as fh:
