@@ -42,15 +42,17 @@ Ray (`pip install 'rdial[ray]'`; extract, build and filter take `--executor ray`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import re
 import socket
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from rdial.errors import RdialError
 
@@ -111,6 +113,32 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, workers: int = 
                 if on_result:
                     on_result(tasks[i], result)
     return results
+
+
+@contextlib.contextmanager
+def task_queue(backend: str, *, workers: int, tasks: int) -> Iterator[Any]:
+    """A queue that running tasks put small messages into (progress deltas) and the parent
+    reads while run_tasks waits, on whichever backend run_tasks will use for these arguments:
+    a plain queue in-process, a spawn Manager's queue for the pool, a Ray queue actor on Ray.
+    Put it in the tasks; read it with get(timeout=...) / get_nowait(), which raise queue.Empty.
+    """
+    if backend == "ray":
+        _ray_session(workers)
+        from ray.util.queue import Queue
+
+        updates = Queue(actor_options={"num_cpus": 0})  # holds no CPU a task could use
+        try:
+            yield updates
+        finally:
+            updates.shutdown()
+    elif workers <= 1 or tasks <= 1:
+        yield queue.Queue()
+    else:
+        manager = multiprocessing.get_context("spawn").Manager()
+        try:
+            yield manager.Queue()
+        finally:
+            manager.shutdown()
 
 
 def start_backend(backend: str, *, workers: int = 1) -> None:

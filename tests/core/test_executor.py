@@ -1,4 +1,6 @@
+import contextlib
 import os
+import queue
 
 import pytest
 
@@ -82,3 +84,30 @@ def test_unreachable_ray_address_fails_at_once():
         executor._check_reachable("127.0.0.1:1")
     executor._check_reachable("auto")  # Ray resolves these itself
     executor._check_reachable("ray://head:10001")
+
+
+def count_to(task):
+    """Puts 1..n into the task's queue, returns n."""
+    updates, n = task
+    for i in range(1, n + 1):
+        updates.put(i)
+    return n
+
+
+def drain(updates) -> list:
+    got = []
+    with contextlib.suppress(queue.Empty):
+        while True:
+            got.append(updates.get_nowait())  # every put returned before its task did
+    return got
+
+
+@pytest.mark.parametrize("backend,workers", [("local", 1), ("local", 2), ("ray", 2)])
+def test_task_queue_carries_messages_from_running_tasks(backend, workers, request):
+    if backend == "ray":
+        request.getfixturevalue("ray_session")
+    with executor.task_queue(backend, workers=workers, tasks=3) as updates:
+        results = run_tasks(count_to, [(updates, 3), (updates, 1), (updates, 2)],
+                            workers=workers, backend=backend)
+        assert results == [3, 1, 2]
+        assert sorted(drain(updates)) == [1, 1, 1, 2, 2, 3]
