@@ -195,18 +195,17 @@ def _ray_session(workers: int):
         raise RdialError("--executor ray: Ray is not installed (pip install 'rdial[ray]')") from exc
     if ray.is_initialized():
         return ray
-    quiet = {"logging_level": logging.WARNING}
     address = os.environ.get("RAY_ADDRESS")
     try:
         if address:  # the cluster's nodes run this very rdial, shipped with the job
             import rdial
 
             _check_reachable(address)
-
-            ray.init(address=address, runtime_env={"py_modules": [rdial]}, **quiet)
-        else:
+            ray.init(address=address, runtime_env={"py_modules": [rdial]},
+                     logging_level=logging.WARNING)
+        else:  # a private Ray for this run: its start-up notices (token auth, ...) are noise
             ray.init(num_cpus=max(1, workers), object_store_memory=LOCAL_RAY_OBJECT_STORE,
-                     include_dashboard=False, **quiet)
+                     include_dashboard=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"RAY_ADDRESS={address}" if address else "a local Ray"
         raise RdialError(f"--executor ray: cannot start {where}: {_first_line(exc)}") from exc
