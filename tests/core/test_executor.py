@@ -1,6 +1,7 @@
 import contextlib
 import os
 import queue
+import sys
 
 import pytest
 
@@ -111,3 +112,10 @@ def test_task_queue_carries_messages_from_running_tasks(backend, workers, reques
                             workers=workers, backend=backend)
         assert results == [3, 1, 2]
         assert sorted(drain(updates)) == [1, 1, 1, 2, 2, 3]
+
+
+def test_ray_missing_names_the_flag_and_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(RdialError, match=r"^--executor ray: Ray is not installed "
+                                         r"\(pip install 'rdial\[ray\]'\)$"):
+        start_backend("ray", workers=2)
