@@ -161,7 +161,7 @@ def _run_ray(fn, tasks, workers, on_result):
         return []
     ray = _ray_session(workers)
     remote = ray.remote(num_cpus=1, max_retries=RAY_TASK_RETRIES)(_call_in)
-    fn_ref = ray.put(fn)  # shipped once, not once per task (filter's fn carries its settings)
+    fn_ref = ray.put(fn)  # stored once: a fn with bound state (a partial) does not travel per task
     cwd = os.getcwd()
     refs = [remote.remote(cwd, fn_ref, task) for task in tasks]
     index = {ref: i for i, ref in enumerate(refs)}
