@@ -36,7 +36,7 @@ import pyarrow as pa
 from rdial.config import arg, require, save_config
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, InputError, RdialError
-from rdial.executor import TaskFailure, default_workers, run_tasks
+from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend, task_queue
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
 from rdial.extract.memory import keep_freed_memory
@@ -393,6 +393,7 @@ def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     inputs = inspect_inputs(cfg, not_dumps)  # a missing or unknown input stops the run here
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
     with corpus.lock(STAGE):
+        start_backend(cfg.executor, workers=cfg.workers)  # a bad RAY_ADDRESS fails before any change
         return _extract_into(corpus, cfg, inputs, not_dumps, start)
 
 
@@ -454,31 +455,18 @@ def sweep_leftovers(corpus: Corpus) -> int:
 def _run_tasks(cfg: ExtractConfig, todo: list[InputTask], progress: Progress) -> list[InputResult]:
     if not todo:
         return []
-    in_process = cfg.executor == "local" and (cfg.workers <= 1 or len(todo) <= 1)
-    manager = None
-    if cfg.executor == "ray":
-        updates = None
-    elif in_process:
-        updates = queue.Queue()
-    else:
-        import multiprocessing
-
-        manager = multiprocessing.get_context("spawn").Manager()
-        updates = manager.Queue()
-    todo = [dataclasses.replace(t, progress_queue=updates) for t in todo]
-    pump = _ProgressPump(updates, progress) if updates is not None else None
 
     def on_result(task, result):
         progress.write(_describe(task, _as_result(task, result)))
 
-    try:
-        raw = run_tasks(extract_input, todo, workers=cfg.workers, backend=cfg.executor,
-                        on_result=on_result)
-    finally:
-        if pump:
+    with task_queue(cfg.executor, workers=cfg.workers, tasks=len(todo)) as updates:
+        todo = [dataclasses.replace(t, progress_queue=updates) for t in todo]
+        pump = _ProgressPump(updates, progress)
+        try:
+            raw = run_tasks(extract_input, todo, workers=cfg.workers, backend=cfg.executor,
+                            on_result=on_result)
+        finally:
             pump.stop()
-        if manager is not None:
-            manager.shutdown()
     return [_as_result(t, r) for t, r in zip(todo, raw)]
 
 
