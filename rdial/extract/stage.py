@@ -4,7 +4,7 @@
                print(run_extract(ExtractConfig(inputs=[Path('RC_2005-12.zst')], out=Path('corpus'))).summary())"
 
 One task per input file, largest first, on the local pool (or Ray). A task streams its file
-(reader thread -> line blocks -> two parse threads -> bucket writer), stages every output, then
+(reader thread -> line blocks -> --threads parse threads -> bucket writer), stages every output, then
 publishes: bucket files by rename, quarantine, stats, and last the ledger entry. A rerun skips inputs
 whose ledger entry matches the file's fingerprint; a killed task has no entry, so it runs again
 from scratch and overwrites its own files: killed-and-rerun ends identical to uninterrupted.
@@ -75,6 +75,9 @@ class ExtractConfig:
         choices=["auto", "comments", "submissions"]))
     max_line_bytes: int = field(default=1024 * 1024, metadata=arg(
         "lines longer than this are quarantined as line_too_long"))
+    threads: int | None = field(default=None, metadata=arg(
+        "threads per input that parse blocks ahead and write bucket files (default: the cores "
+        "shared among the inputs extracted at once, at least 2; 2 on Ray)"))
     buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
         "rows held in memory per input before they are appended to the bucket files (MiB)"))
     progress: bool = field(default=True, metadata=arg(
@@ -89,6 +92,7 @@ class ExtractConfig:
         require(self.workers >= 1, "--workers", "must be at least 1")
         require(self.max_line_bytes >= 1024, "--max-line-bytes", "must be at least 1024")
         require(self.buffer_mb >= 1, "--buffer-mb", "must be at least 1")
+        require(self.threads is None or self.threads >= 1, "--threads", "must be at least 1")
 
 
 @dataclass
@@ -102,6 +106,7 @@ class InputTask:
     fingerprint: str
     max_line_bytes: int
     buffer_bytes: int
+    threads: int = 2  # parse-ahead and bucket-writing threads; the output does not depend on it
     progress_queue: object = None  # receives (bytes, lines) deltas while the task runs
 
 
@@ -270,7 +275,8 @@ def extract_input(task: InputTask) -> InputResult:
     quarantine = QuarantineWriter(corpus.quarantine_dir / f"{task.name}.jsonl", staging / "quarantine")
     spec = SPECS[task.kind]
     writer = BucketedParquetWriter(corpus, spec.kind, f"{task.name}.parquet", staging,
-                                   schema=spec.table_schema, buffer_bytes=task.buffer_bytes)
+                                   schema=spec.table_schema, buffer_bytes=task.buffer_bytes,
+                                   threads=task.threads)
     try:
         return _extract(task, corpus, spec, writer, quarantine)
     except RdialError as exc:
@@ -327,7 +333,8 @@ def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParque
     counts = {"lines": 0, "good": 0, "bytes": 0}
     progress = _TaskProgress(task.progress_queue)
     try:
-        for block, ahead in read_ahead(_blocks(task, reader), parser):
+        for block, ahead in read_ahead(_blocks(task, reader), parser, threads=task.threads,
+                                       depth=task.threads + 1):
             counts["lines"] += block.n_lines
             counts["bytes"] += len(block.data)
             table, lines = parser.parse(block, ahead)
@@ -417,7 +424,8 @@ def _extract_into(corpus: Corpus, cfg: ExtractConfig, inputs, not_dumps: list[st
         progress.write(f"extract: {note}")
     for r in skipped:
         progress.write(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
-    results = _run_tasks(cfg, todo, progress)
+    threads = threads_per_input(cfg, len(todo))
+    results = _run_tasks(cfg, [dataclasses.replace(t, threads=threads) for t in todo], progress)
     progress.close()
     by_name = {r.name: r for r in results + skipped}
     report = ExtractReport(corpus, [by_name[t.name] for t in tasks], time.monotonic() - start)
@@ -450,6 +458,17 @@ def sweep_leftovers(corpus: Corpus) -> int:
         tmp.unlink(missing_ok=True)
         found += 1
     return found
+
+
+def threads_per_input(cfg: ExtractConfig, running: int) -> int:
+    """--threads, else this machine's cores shared among the inputs extracted at once (at least 2:
+    parsing ahead needs one thread while the reader and the main thread use the other core).
+    On Ray a task asks for one CPU on a node whose size the driver does not know: 2."""
+    if cfg.threads is not None:
+        return cfg.threads
+    if cfg.executor == "ray":
+        return 2
+    return max(2, default_workers() // max(1, min(cfg.workers, running)))
 
 
 def _run_tasks(cfg: ExtractConfig, todo: list[InputTask], progress: Progress) -> list[InputResult]:

@@ -229,6 +229,43 @@ def test_process_pool_gives_the_same_tables_as_one_worker(rx, dumps, tmp_path):
     assert rx.read_table(tmp_path / "pool").equals(rx.read_table(tmp_path / "one"))
 
 
+def test_any_thread_count_gives_byte_identical_bucket_files(rx, dumps, tmp_path, monkeypatch):
+    import rdial.extract.readers as readers
+    import rdial.extract.stage as stage
+
+    # 3,000 lines (~690 KB) in blocks of ~4 KiB: 166 blocks parsed ahead, finished in input order
+    monkeypatch.setattr(readers, "PLAIN_STEP", 4096)
+    monkeypatch.setattr(stage, "DEFAULT_BLOCK", 4096)
+    rx.write_dump(dumps / "RC_2005-12.ndjson", rx.many_comments(3000, threads=40))
+    blocks = []
+    for threads in (1, 2, 5):
+        report = extract([dumps], tmp_path / f"t{threads}", threads=threads, buffer_mb=1)
+        blocks.append(report.results[0].stats["fast_blocks"])
+    assert blocks == [166, 166, 166]  # 4 KiB chunks, each block cut at its last newline
+    files = sorted(p.relative_to(tmp_path / "t1") for p in (tmp_path / "t1" / "comments").rglob("*.parquet"))
+    assert len(files) == 8
+    for threads in (2, 5):
+        assert all((tmp_path / f"t{threads}" / f).read_bytes() == (tmp_path / "t1" / f).read_bytes()
+                   for f in files)
+    assert rx.read_table(tmp_path / "t5").num_rows == 3000
+
+
+def test_threads_default_shares_the_cores_among_inputs_running_at_once(tmp_path, monkeypatch):
+    import rdial.extract.stage as stage
+
+    monkeypatch.setattr(stage, "default_workers", lambda: 16)
+    cfg = ExtractConfig(inputs=[tmp_path], out=tmp_path / "c", workers=4, progress=False)
+    assert stage.threads_per_input(cfg, running=1) == 16  # one dump: every core
+    assert stage.threads_per_input(cfg, running=2) == 8
+    assert stage.threads_per_input(cfg, running=9) == 4   # 4 workers at a time
+    monkeypatch.setattr(stage, "default_workers", lambda: 2)
+    assert stage.threads_per_input(cfg, running=4) == 2   # never fewer than 2
+    assert stage.threads_per_input(ExtractConfig(inputs=[tmp_path], out=tmp_path, threads=3), 9) == 3
+    assert stage.threads_per_input(ExtractConfig(inputs=[tmp_path], out=tmp_path, executor="ray"), 1) == 2
+    with pytest.raises(ConfigError, match="--threads"):
+        ExtractConfig(inputs=[tmp_path], out=tmp_path, threads=0)
+
+
 def test_cli_exit_codes(rx, dumps, tmp_path, month, capsys):
     good = rx.write_dump(dumps / "RC_2005-12.zst", month)
     out = tmp_path / "corpus"
