@@ -12,18 +12,18 @@ accumulation steps train exactly like one rank with N*A accumulation steps.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from rdial.config import save_config, to_jsonable
 from rdial.errors import ConfigError, RdialError
+from rdial.executor import default_workers
 from rdial.progress import Progress
 from rdial.publish import atomic_write_json
 from rdial.train import checkpoint as ckpt
@@ -68,7 +68,7 @@ class _Data:
 def train(cfg: TrainConfig) -> TrainSummary:
     dist = distributed.start(cfg.device)
     try:
-        cfg = dataclasses.replace(cfg, loader_workers=default_loader_workers(cfg.loader_workers, dist))
+        cfg = replace(cfg, loader_workers=default_loader_workers(cfg.loader_workers, dist))
         return _Trainer(cfg, dist).run()
     finally:
         distributed.stop(dist)
@@ -83,7 +83,7 @@ def default_loader_workers(flag: int | None, dist: distributed.Distributed) -> i
     if dist.device.type != "cuda":
         return 0
     ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-    return max(0, min(4, (os.cpu_count() or 1) // ranks_here - 1))
+    return max(0, min(4, default_workers() // ranks_here - 1))
 
 
 class _Trainer:

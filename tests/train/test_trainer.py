@@ -162,17 +162,18 @@ def test_sigterm_checkpoints_exits_130_and_resume_matches_an_uninterrupted_run(s
 
 
 def test_loader_workers_default_is_four_per_gpu_rank_capped_by_cores_and_zero_on_cpu(monkeypatch):
+    import rdial.train.trainer as trainer
     from rdial.train.distributed import Distributed
     from rdial.train.trainer import default_loader_workers
 
     gpu = Distributed(rank=0, world=8, local_rank=0, device=torch.device("cuda", 0))
     cpu = Distributed(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(trainer, "default_workers", lambda: 16)  # cores this process may use
     monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     assert default_loader_workers(None, gpu) == 4
     assert default_loader_workers(None, cpu) == 0
     assert default_loader_workers(2, gpu) == 2 and default_loader_workers(3, cpu) == 3
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")  # 16 cores, 8 ranks on the node: 1 spare core each
     assert default_loader_workers(None, gpu) == 1
-    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(trainer, "default_workers", lambda: 8)
     assert default_loader_workers(None, gpu) == 0
