@@ -8,7 +8,8 @@ Each command lives in a module exposing `HELP` (one line), `add_arguments(parser
 light to import (torch, Ray and friends are imported inside `run`), so `rdial --help` is fast.
 
 Exit status: 0 all went well; 1 the run finished but some input or task failed (see its report);
-2 a usage, configuration or fatal input error (printed as one line); 130 interrupted.
+2 a usage, configuration or fatal input error (printed as one line); 130 interrupted (Ctrl-C or
+SIGTERM alike).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_ERROR
+    from rdial.executor import interrupt_on_sigterm
+
+    interrupt_on_sigterm()  # SIGTERM stops a stage as Ctrl-C does: exit 130
     try:
         return int(modules[args.command].run(args) or 0)
     except RdialError as exc:

@@ -15,6 +15,14 @@ with the message, and the stage reports it and sets a non-zero exit status.
 Workers use the "spawn" start method: forking a process that already runs Arrow/Polars thread
 pools can deadlock.
 
+Workers die with their parent and leave interruptions to it (`worker_pool`): on Linux each asks
+the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG), so a parent killed by the OOM
+killer or `kill -9` leaves no 0.5 GB worker running on; each ignores SIGINT, so Ctrl-C (which the
+terminal sends to the whole process group) reaches the parent alone, which stops the pool at once
+(`terminate_pool`: queued tasks cancelled, running workers killed; a task publishes atomically, so
+a rerun redoes it) and prints one line. `interrupt_on_sigterm()` makes SIGTERM the same
+interruption as Ctrl-C: every stage exits 130 either way.
+
 Ray (`pip install 'rdial[ray]'`; extract, build and filter take `--executor ray`):
 - Without RAY_ADDRESS a stage starts a private local Ray for its run: `--workers` CPUs, a 256 MB
   object store (tasks pass paths and small stats, never data), no dashboard. Starting and
@@ -43,12 +51,15 @@ Ray (`pip install 'rdial[ray]'`; extract, build and filter take `--executor ray`
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
 import re
+import signal
 import socket
+import sys
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -69,6 +80,61 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a child process: be killed (SIGKILL) when the parent dies. Linux only; elsewhere a
+    no-op. The signal follows the thread that started the child, so pools are started from the
+    stage's main thread (run_tasks' caller), which outlives them."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the request was in place
+        os._exit(1)
+
+
+def _worker_init(parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A spawn process pool whose workers die with this process and ignore Ctrl-C (see the
+    module docstring). Every process pool in rdial is made here or with `worker_init_args`."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               **worker_init_args())
+
+
+def worker_init_args() -> dict:
+    """initializer/initargs for a ProcessPoolExecutor made elsewhere (same guarantees)."""
+    return {"initializer": _worker_init, "initargs": (os.getpid(),)}
+
+
+def terminate_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop `pool` now: cancel what is queued, kill the workers (they ignore SIGINT, and a task
+    can run for minutes), and reap them so no zombie or traceback is left."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def interrupt_on_sigterm() -> None:
+    """SIGTERM (systemd, timeout, kill) raises KeyboardInterrupt in the main thread, as Ctrl-C
+    does: the stage stops the same way and the command exits 130, not 143. Main thread only."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _call(fn, task):
@@ -98,8 +164,8 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, workers: int = 
             results.append(result)
         return results
     results: list = [None] * len(tasks)
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+    pool = worker_pool(min(workers, len(tasks)))
+    try:
         pending = {pool.submit(_call, fn, task): i for i, task in enumerate(tasks)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -112,6 +178,10 @@ def run_tasks(fn: Callable[[Any], Any], tasks: Iterable[Any], *, workers: int = 
                 results[i] = result
                 if on_result:
                     on_result(tasks[i], result)
+    except BaseException:  # Ctrl-C, SIGTERM, a failing on_result: do not wait for running tasks
+        terminate_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
 
 
@@ -134,7 +204,10 @@ def task_queue(backend: str, *, workers: int, tasks: int) -> Iterator[Any]:
     elif workers <= 1 or tasks <= 1:
         yield queue.Queue()
     else:
-        manager = multiprocessing.get_context("spawn").Manager()
+        from multiprocessing.managers import SyncManager
+
+        manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+        manager.start(**worker_init_args())  # dies with this process, like the workers
         try:
             yield manager.Queue()
         finally:

@@ -23,7 +23,8 @@ with exactly the output of an uninterrupted one.
 
 Exit status: 0 all inputs extracted; 1 some input was damaged (its lines before the damage are
 kept; the message names the file and the compressed byte offset); 2 usage error, missing or
-unknown input, unwritable output (nothing of the affected input is published); 130 interrupted.
+unknown input, unwritable output (nothing of the affected input is published); 130 interrupted
+(Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     args = parser.parse_args(argv)
+    from rdial.executor import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
     try:
         return run(args)
     except RdialError as exc:

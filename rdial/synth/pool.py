@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
+from rdial.executor import worker_init_args
 from rdial.publish import atomic_path
 
 _LOADED: dict[str, object] = {}     # in a worker: path of the month file -> its emitter
@@ -52,8 +53,8 @@ class ChunkPool:
 
     def map_chunks(self, emitter, n_chunks: int) -> Iterator:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(  # workers die with the parent, ignore Ctrl-C
+                self.workers, mp_context=multiprocessing.get_context("spawn"), **worker_init_args())
         path = self._publish(emitter)
         tasks = iter((str(path), k) for k in range(n_chunks))
         pending = collections.deque(self._executor.submit(_chunk_in_worker, t)

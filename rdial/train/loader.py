@@ -219,10 +219,9 @@ def worker_pool(workers: int):
     """Processes that build windows (spawned: safe beside threads and CUDA); None for 0."""
     if workers <= 0:
         return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from rdial.executor import worker_pool as die_with_parent_pool
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return die_with_parent_pool(workers)  # workers die with the trainer and leave Ctrl-C to it
 
 
 class DialogueLoader:
