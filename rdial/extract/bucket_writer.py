@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc
 import pyarrow.parquet as pq
 
@@ -64,6 +66,11 @@ class BucketedParquetWriter:
         self._written: list[int] = []
         self.rows = 0
         self.spills = 0
+        # Rows of lines from this number on are not written (a damaged frame: not trusted), and
+        # counted in `dropped`. Set before `close`; needs the "line" column.
+        self.drop_from_line: int | None = None
+        self.dropped = 0
+        self._lock = threading.Lock()
 
     def staged_path(self, bucket: int) -> Path:
         # Flat: one directory, not one per bucket (creating and removing 1024 directories
@@ -159,29 +166,38 @@ class BucketedParquetWriter:
                                for i, (path, _) in enumerate(self._spills[:OPEN_SPILLS])}
             try:
                 with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="parquet") as pool:
-                    list(pool.map(self._write_bucket, buckets))
+                    wrote = list(pool.map(self._write_bucket, buckets))
             finally:
                 for fd in self._spill_fds.values():
                     os.close(fd)
                 self._spill_fds = {}
             for path, _ in self._spills:
                 path.unlink()
-            self._written = buckets
+            self._written = [b for b, w in zip(buckets, wrote) if w]
             self._held, self._held_bytes = {}, 0
         finally:
             self._pool.shutdown(wait=True)
 
-    def _write_bucket(self, bucket: int) -> None:
+    def _write_bucket(self, bucket: int) -> bool:
+        """Write one bucket's file; False when none of its rows is kept."""
         parts = [pa.Table.from_batches([self._read_spilled(i, *index[bucket])])
                  for i, (_, index) in enumerate(self._spills) if bucket in index]
         if bucket in self._held:
             parts.append(self._held[bucket])
         rows = pa.concat_tables(parts).combine_chunks()  # one slice per spill: 15% less write CPU
+        if self.drop_from_line is not None:
+            kept = rows.filter(pc.less(rows.column("line"), self.drop_from_line))
+            with self._lock:
+                self.dropped += rows.num_rows - kept.num_rows
+            rows = kept
+            if rows.num_rows == 0:
+                return False
         path = self.staged_path(bucket)
         try:
             pq.write_table(rows, path, row_group_size=ROW_GROUP_ROWS, **WRITE_OPTIONS)
         except OSError as exc:
             raise explain_os_error(exc, path) from exc
+        return True
 
     def abort(self) -> None:
         """Stop without publishing (the caller removes the staging directory)."""

@@ -43,7 +43,7 @@ from rdial.extract.memory import keep_freed_memory
 from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
 from rdial.extract.parse import BlockParser, array_blocks, read_ahead
 from rdial.extract.quarantine import QuarantineWriter
-from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetched,
+from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetched, TrustedLines,
                                    chunks_with_offsets, detect_format, open_dump)
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
@@ -301,15 +301,18 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
     start = time.monotonic()
     parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes)
     reader = open_dump(task.path, task.fmt)
-    counts, failure = _stream(task, reader, parser, writer)
+    counts, failure, untrusted_from = _stream(task, reader, parser, writer)
     streamed = time.monotonic()
+    writer.drop_from_line = untrusted_from  # rows of a damaged frame: counted, not published
     outputs = _publish(corpus, writer, quarantine)
+    counts["good"] -= writer.dropped
     stats = {
         "input": task.name, "path": str(task.path), "kind": spec.kind, "format": task.fmt,
         "status": "failed" if failure else "done", "message": failure or "",
         "bytes": reader.size, "decompressed_bytes": counts["bytes"], "lines": counts["lines"],
         "good": counts["good"], "blank": parser.blank,
         "quarantined": dict(sorted(quarantine.counts.items())), "quarantined_total": quarantine.total,
+        "untrusted_rows": writer.dropped, "untrusted_from_line": untrusted_from,
         "nulled": dict(sorted(parser.nulled.items())), "repaired_surrogates": parser.repaired,
         "bucket_files": len(writer.buckets), "spills": writer.spills,
         "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
@@ -327,14 +330,18 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
 
 
 def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParquetWriter):
-    """Read, parse and bucket the whole input. Returns (counts, failure message or None)."""
+    """Read, parse and bucket the whole input. Returns (counts, failure message or None, first
+    line whose row is not trusted or None)."""
     source = pa.scalar(task.name, pa.string())
     key = "link_id" if parser.spec.kind == "comments" else "id"
     counts = {"lines": 0, "good": 0, "bytes": 0}
     progress = _TaskProgress(task.progress_queue)
+    trusted = TrustedLines(reader)
+    untrusted_from = None
     try:
         for block, ahead in read_ahead(_blocks(task, reader), parser, threads=task.threads,
                                        depth=task.threads + 1):
+            trusted.see(block)
             counts["lines"] += block.n_lines
             counts["bytes"] += len(block.data)
             table, lines = parser.parse(block, ahead)
@@ -345,10 +352,11 @@ def _stream(task: InputTask, reader, parser: BlockParser, writer: BucketedParque
                 counts["good"] += table.num_rows
             progress.report(block.offset, counts["lines"])
         failure = None
-    except CorruptInputError as exc:  # keep what came before the damage
+    except CorruptInputError as exc:  # keep what came before the damage, if it can be trusted
         failure = str(exc)
+        untrusted_from = trusted.first_untrusted_line(exc)
     progress.report(reader.size, counts["lines"])
-    return counts, failure
+    return counts, failure, untrusted_from
 
 
 def _publish(corpus: Corpus, writer: BucketedParquetWriter, quarantine: QuarantineWriter) -> list[str]:
@@ -501,8 +509,10 @@ def _describe(task: InputTask, r: InputResult) -> str:
         return (f"extract: {r.name}: {s['lines']:,} lines -> {s['good']:,} {task.kind}, "
                 f"{s['quarantined_total']:,} quarantined, {s['blank']:,} blank, {s['seconds']:.1f} s")
     if r.status == "failed" and s:
+        dropped = (f", {s['untrusted_rows']:,} from line {s['untrusted_from_line']:,} on not kept"
+                   if s.get("untrusted_rows") else "")
         return (f"extract: {r.name}: FAILED: {r.message} ({s['good']:,} {task.kind} kept "
-                f"from before the damage)")
+                f"from before the damage{dropped})")
     return f"extract: {r.name}: FAILED: {r.message}"
 
 

@@ -37,8 +37,9 @@ def many_comments(n: int, threads: int = 50, start: int = 0) -> list[bytes]:
 
 
 def zst_long(data: bytes) -> bytes:
-    """A zstd frame that declares a 2 GiB window, like Pushshift's --long=31 dumps."""
-    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31)
+    """A zstd frame that declares a 2 GiB window and has a content checksum, like Pushshift's
+    --long=31 dumps."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=31, write_checksum=True)
     cctx = zstandard.ZstdCompressor(compression_params=params)
     chunks = []
     writer = cctx.stream_writer(_Sink(chunks), closefd=False)

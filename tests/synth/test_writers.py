@@ -77,10 +77,11 @@ def test_formats_hold_the_same_lines(tmp_path):
         assert fh.read() == (tmp_path / "j" / "RC_2005-12.json").read_bytes()
 
 
-def test_zst_declares_a_2gib_window_like_the_real_dumps(tmp_path):
+def test_zst_declares_a_2gib_window_and_a_checksum_like_the_real_dumps(tmp_path):
     generate_dumps(SynthConfig(out=tmp_path, comments=200, seed=3))
     blob = (tmp_path / "RC_2005-12.zst").read_bytes()
     assert zstandard.get_frame_parameters(blob).window_size == 2**31
+    assert zstandard.get_frame_parameters(blob).has_checksum
     with pytest.raises(zstandard.ZstdError, match="Frame requires too much memory"):
         zstandard.ZstdDecompressor().stream_reader(open(tmp_path / "RC_2005-12.zst", "rb")).read()
     with zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(
