@@ -121,3 +121,29 @@ def test_damaged_dump_publishes_exactly_the_vouched_lines_unaltered(rx, tmp_path
                     + stats["untrusted_rows"]), what
             kinds.add("untrusted" if stats["untrusted_rows"] else "kept")
     assert kinds  # the cases damaged the file
+
+
+@pytest.mark.parametrize("codec", ["zst", "gz"])
+def test_a_failed_check_drops_its_own_frame_only(rx, tmp_path, monkeypatch, codec):
+    """Two frames (members); the second's checksum (CRC) is damaged. The first frame's rows are
+    kept; the line cut across the frame border and every row of the second frame are not,
+    though most of them were decoded (in 4 KiB steps) before the check came."""
+    monkeypatch.setattr(readers, "COMPRESSED_STEP", 4 * 1024)
+    lines = month_lines(1200)
+    data = b"\n".join(lines) + b"\n"
+    cut = len(b"\n".join(lines[:700])) + 10  # 10 bytes into line 701
+    second = bytearray(compress(codec, data[cut:]))
+    second[-8 if codec == "gz" else -2] ^= 0x20  # gz: CRC32 then ISIZE; zst: XXH64's low bytes
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    (dumps / f"RC_2005-12.{codec}").write_bytes(compress(codec, data[:cut]) + bytes(second))
+    report = run_extract(ExtractConfig(inputs=[dumps], out=tmp_path / "c", buckets=4, workers=1,
+                                       progress=False))
+    result = report.results[0]
+    assert result.status == "failed"
+    assert ("checksum" if codec == "zst" else "incorrect data check") in result.message
+    assert rx.read_table(tmp_path / "c").column("line").to_pylist() == list(range(1, 701))
+    stats = result.stats
+    assert stats["good"] == 700 and stats["untrusted_from_line"] == 701
+    assert 400 < stats["untrusted_rows"] < 500  # decoded, held, then dropped
+    assert stats["lines"] == 700 + stats["untrusted_rows"] + stats["quarantined_total"]
