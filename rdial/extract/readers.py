@@ -89,24 +89,26 @@ def detect_format(path: Path) -> str:
     """"zst", "bz2", "xz", "gz" or "plain"; raises InputError for a missing or unknown file."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{short_path(path)}: no such file")
     if not path.is_file():
-        raise InputError(f"{path}: not a regular file")
+        raise InputError(f"{short_path(path)}: not a regular file")
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise InputError(f"{short_path(path)}: cannot read ({exc.strerror})") from exc
     for fmt, magic in MAGIC.items():
         if head.startswith(magic):
             return fmt
     ext = _extension(path)
+    if ext in CODEC_EXTENSIONS and not head:
+        raise InputError(f"{short_path(path)}: an empty file (0 bytes), not {CODEC_EXTENSIONS[ext]} data")
     if ext in CODEC_EXTENSIONS:
-        raise InputError(f"{path}: unknown format: the name says {CODEC_EXTENSIONS[ext]} but the "
+        raise InputError(f"{short_path(path)}: unknown format: the name says {CODEC_EXTENSIONS[ext]} but the "
                          f"file starts with {head[:6].hex(' ')} (damaged or mislabelled)")
     text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
     if ext not in PLAIN_EXTENSIONS or (text and text[:1] not in (b"{", b"[")):
-        raise InputError(f"{path}: unknown format: not zst, bz2, xz, gz or JSON lines "
+        raise InputError(f"{short_path(path)}: unknown format: not zst, bz2, xz, gz or JSON lines "
                          f"(starts with {head[:6].hex(' ') or 'nothing'})")
     return "plain"
 

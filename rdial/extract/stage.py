@@ -35,24 +35,23 @@ import pyarrow as pa
 
 from rdial.config import arg, require, save_config
 from rdial.corpus import Corpus
-from rdial.errors import ConfigError, InputError, RdialError
+from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend, task_queue
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES, BucketedParquetWriter
+from rdial.extract.inputs import ARRAY_LIMIT, find_inputs
 from rdial.extract.lines import DEFAULT_BLOCK, line_blocks
 from rdial.extract.memory import keep_freed_memory
-from rdial.extract.normalize import SPECS, kind_from_name, kind_from_record
+from rdial.extract.normalize import SPECS
 from rdial.extract.parse import BlockParser, array_blocks, read_ahead
 from rdial.extract.quarantine import QuarantineWriter
-from rdial.extract.readers import (CODEC_EXTENSIONS, CorruptInputError, Prefetched, TrustedLines,
-                                   chunks_with_offsets, detect_format, open_dump)
+from rdial.extract.readers import (CorruptInputError, Prefetched, TrustedLines, chunks_with_offsets,
+                                   open_dump)
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, explain_os_error, sweep_temporaries
 from rdial.schema import thread_buckets
 
 STAGE = "extract"
-DUMP_SUFFIXES = set(CODEC_EXTENSIONS) | {".json", ".ndjson", ".jsonl"}
-ARRAY_LIMIT = 1 << 30  # a JSON-array file is parsed whole; bigger ones should be NDJSON
 
 
 @dataclass(kw_only=True)
@@ -154,99 +153,11 @@ class ExtractReport:
 
 
 # --- planning (parent) -----------------------------------------------------------------------------
-def expand_inputs(paths: list[Path]) -> list[tuple[Path, bool]]:
-    """(file, named explicitly?) pairs: files as given; directories searched recursively for
-    dump-like names (hidden files skipped). A named path that does not exist is an error."""
-    found: list[tuple[Path, bool]] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend((p, False) for p in sorted(path.rglob("*"))
-                         if p.is_file() and not p.name.startswith(".") and _looks_like_dump(p))
-        elif not path.exists():
-            raise InputError(f"{path}: no such file or directory")
-        else:
-            found.append((path, True))
-    return found
-
-
-def _looks_like_dump(path: Path) -> bool:
-    return path.suffix.lower() in DUMP_SUFFIXES or path.name[:3].upper() in ("RC_", "RS_")
-
-
-def detect_kind(path: Path, fmt: str, override: str = "auto") -> str:
-    if override != "auto":
-        return override
-    kind = kind_from_name(path.name)
-    if kind:
-        return kind
-    kind = kind_from_record(_first_record(path, fmt))
-    if kind is None:
-        raise InputError(f"{path}: cannot tell comments from submissions (no RC_/RS_ name and "
-                         "the first record has neither 'body' nor 'title'); pass --kind")
-    return kind
-
-
-def _first_record(path: Path, fmt: str):
-    import orjson
-
-    reader = open_dump(path, fmt)
-    buffer = b""
-    chunks = reader.chunks()
-    try:
-        for chunk in chunks:
-            buffer += chunk
-            text = buffer.lstrip()
-            if text.startswith(b"["):  # a JSON array: its first element
-                if fmt == "plain" and path.stat().st_size <= ARRAY_LIMIT:
-                    items = orjson.loads(path.read_bytes())
-                    return items[0] if isinstance(items, list) and items else None
-                return None
-            for line in text.split(b"\n")[:-1] if b"\n" in text else []:
-                if line.strip():
-                    try:
-                        return orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        return None
-            if len(buffer) > 64 * 1024 * 1024:
-                return None
-        return orjson.loads(buffer) if buffer.strip() else None
-    except (orjson.JSONDecodeError, CorruptInputError):
-        return None
-    finally:
-        chunks.close()
-
-
 def settings_fingerprint(cfg: ExtractConfig, corpus: Corpus, path: Path, kind: str) -> str:
     """The input's content plus every setting that changes its output."""
     return combine_fingerprints({"file": file_fingerprint(path), "kind": kind,
                                  "buckets": str(corpus.buckets),
                                  "max_line_bytes": str(cfg.max_line_bytes), "format": "1"})
-
-
-def inspect_inputs(cfg: ExtractConfig, skipped: list[str] | None = None) -> list[tuple[Path, str, str]]:
-    """(path, format, kind) of every input, all checked (exists, known format, comments or
-    submissions, no two with one name) before anything is written. A file found in a
-    directory that is not a dump (e.g. synth's manifest.json) is skipped and noted in `skipped`;
-    a file named explicitly must be one."""
-    inputs, seen = [], {}
-    for path, explicit in expand_inputs(cfg.inputs):
-        try:
-            fmt = detect_format(path)
-            kind = detect_kind(path, fmt, cfg.kind)
-        except InputError as exc:
-            if explicit:
-                raise
-            if skipped is not None:
-                skipped.append(f"{path}: skipped, not a dump ({exc})")
-            continue
-        if path.name in seen:
-            raise ConfigError(f"DUMP_OR_DIR: {path} and {seen[path.name]} share the file name "
-                              f"{path.name!r}, which names its outputs; rename one")
-        seen[path.name] = path
-        inputs.append((path, fmt, kind))
-    if not inputs:
-        raise InputError("no dump files found in " + ", ".join(map(str, cfg.inputs)))
-    return inputs
 
 
 def plan(cfg: ExtractConfig, corpus: Corpus, inputs: list[tuple[Path, str, str]]) -> list[InputTask]:
@@ -404,16 +315,16 @@ def _is_json_array(path: Path) -> bool:
 def run_extract(cfg: ExtractConfig, *, log=None) -> ExtractReport:
     """Extract every input of `cfg` into the corpus `cfg.out`; see the module docstring."""
     start = time.monotonic()
-    not_dumps: list[str] = []
-    inputs = inspect_inputs(cfg, not_dumps)  # a missing or unknown input stops the run here
+    # A missing input stops the run here; an unreadable one is a failed input, the others go on.
+    found = find_inputs(cfg.inputs, kind=cfg.kind, corpus_root=cfg.out)
     corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
     with corpus.lock(STAGE):
         start_backend(cfg.executor, workers=cfg.workers)  # a bad RAY_ADDRESS fails before any change
-        return _extract_into(corpus, cfg, inputs, not_dumps, start)
+        return _extract_into(corpus, cfg, found.inputs, found.notes, start, found.failed)
 
 
 def _extract_into(corpus: Corpus, cfg: ExtractConfig, inputs, not_dumps: list[str],
-                  start: float) -> ExtractReport:
+                  start: float, unreadable: list[tuple[Path, str]] = ()) -> ExtractReport:
     sweep_leftovers(corpus)
     tasks = plan(cfg, corpus, inputs)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
@@ -430,13 +341,17 @@ def _extract_into(corpus: Corpus, cfg: ExtractConfig, inputs, not_dumps: list[st
                         enabled=cfg.progress)
     for note in not_dumps:
         progress.write(f"extract: {note}")
+    unreadable = [InputResult(path.name, "failed", message=why) for path, why in unreadable]
+    for r in unreadable:
+        progress.write(f"extract: {r.name}: FAILED: {r.message}")
     for r in skipped:
         progress.write(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
     threads = threads_per_input(cfg, len(todo))
     results = _run_tasks(cfg, [dataclasses.replace(t, threads=threads) for t in todo], progress)
     progress.close()
     by_name = {r.name: r for r in results + skipped}
-    report = ExtractReport(corpus, [by_name[t.name] for t in tasks], time.monotonic() - start)
+    report = ExtractReport(corpus, [by_name[t.name] for t in tasks] + unreadable,
+                           time.monotonic() - start)
     _write_run_summary(corpus, report)
     fatal = [r for r in report.results if r.status == "error"]
     if fatal:
@@ -560,5 +475,4 @@ def _write_run_summary(corpus: Corpus, report: ExtractReport) -> None:
     corpus.write_metadata({STAGE: {"inputs": done}})
 
 
-__all__ = ["ExtractConfig", "ExtractReport", "InputResult", "run_extract", "extract_input",
-           "inspect_inputs", "plan", "expand_inputs", "detect_kind"]
+__all__ = ["ExtractConfig", "ExtractReport", "InputResult", "run_extract", "extract_input", "plan"]

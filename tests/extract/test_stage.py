@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import random
 
 import pyarrow.parquet as pq
 import pytest
@@ -141,16 +142,61 @@ def test_a_truncated_dump_keeps_lines_before_the_damage_and_fails_alone(rx, dump
                                                            ("RC_2005-12.zst", "skipped")]
 
 
-def test_missing_and_unknown_inputs_stop_the_run_before_any_output(rx, dumps, tmp_path, month):
+def test_a_missing_input_stops_the_run_before_any_output(rx, dumps, tmp_path, month):
     good = rx.write_dump(dumps / "RC_2005-12.zst", month)
     out = tmp_path / "corpus"
     with pytest.raises(InputError, match=r"RC_2099-01.zst: no such file"):
         extract([good, dumps / "RC_2099-01.zst"], out)
-    fake = dumps / "RS_2005-12.zst"
-    fake.write_bytes(b"PK\x03\x04 a zip, not zstd")
-    with pytest.raises(InputError, match=r"RS_2005-12.zst: unknown format: the name says zst"):
-        extract([good, fake], out)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "in-a-directory"])
+def test_unreadable_dumps_are_failed_inputs_and_the_others_go_on(rx, dumps, tmp_path, month, named):
+    good = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    (dumps / "RC_2006-01.zst").write_bytes(b"")
+    (dumps / "RC_2006-02.zst").write_bytes(b"\x28\xb5\x2f")  # 3 bytes: not even the magic
+    (dumps / "RS_2006-03.zst").write_bytes(bytes(random.Random(5).randrange(256) for _ in range(4096)))
+    (dumps / "manifest.json").write_text('{"files": {}}')  # not named like a dump: a note
+    bad = [dumps / n for n in ("RC_2006-01.zst", "RC_2006-02.zst", "RS_2006-03.zst")]
+    report = extract([good, *bad] if named else [dumps], tmp_path / "corpus")
+    assert sorted((r.name, r.status) for r in report.results) == [
+        ("RC_2005-12.zst", "done"), ("RC_2006-01.zst", "failed"), ("RC_2006-02.zst", "failed"),
+        ("RS_2006-03.zst", "failed")]
+    assert report.exit_code == 1
+    messages = {r.name: r.message for r in report.failed}
+    assert messages["RC_2006-01.zst"] == f"{dumps}/RC_2006-01.zst: an empty file (0 bytes), not zst data"
+    assert messages["RC_2006-02.zst"].startswith(f"{dumps}/RC_2006-02.zst: unknown format: the name "
+                                                 "says zst but the file starts with 28 b5 2f")
+    assert "unknown format: the name says zst" in messages["RS_2006-03.zst"]
+    summary = json.loads((tmp_path / "corpus/stats/extract.json").read_text())
+    assert summary["failed"] == ["RC_2006-01.zst", "RC_2006-02.zst", "RS_2006-03.zst"]
+    assert summary["inputs"]["RC_2006-01.zst"]["status"] == "failed"
+    assert rx.read_table(tmp_path / "corpus").num_rows == 4
+
+
+def test_a_directory_named_like_a_dump_is_a_failed_input(rx, dumps, tmp_path, month, capsys):
+    good = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    (tmp_path / "RC_2006-02.zst").mkdir()
+    (tmp_path / "empty").mkdir()
+    report = extract([good, tmp_path / "RC_2006-02.zst", tmp_path / "empty"], tmp_path / "corpus")
+    assert [(r.name, r.status, r.message) for r in report.failed] == [
+        ("RC_2006-02.zst", "failed",
+         f"{tmp_path}/RC_2006-02.zst: a directory, not a dump file (and no dump inside it)")]
+    assert main(["extract", str(tmp_path / "empty"), str(good), "--out", str(tmp_path / "c2"),
+                 "--no-progress"]) == 0
+    assert f"extract: {tmp_path}/empty: no dump files in this directory" in capsys.readouterr().err
+
+
+def test_a_name_too_long_for_its_outputs_is_one_short_line(rx, dumps, tmp_path, month):
+    good = rx.write_dump(dumps / "RC_2005-12.zst", month)
+    long = rx.write_dump(dumps / ("RC_2006-01" + "x" * 235 + ".zst"), month)  # 249 bytes
+    report = extract([dumps], tmp_path / "corpus")
+    (failed,) = report.failed
+    assert failed.name == long.name
+    assert len(failed.message) < 300
+    assert failed.message.endswith(": its name is 249 bytes, too long for the outputs named after "
+                                   "it (this file system allows 255); rename it to at most 232 bytes")
+    assert report.result("RC_2005-12.zst").status == "done"
 
 
 def test_undecidable_kind_and_duplicate_names_and_bucket_changes_are_errors(rx, dumps, tmp_path, month):
