@@ -7,17 +7,25 @@ dialogpt-tsv: one line per chain, what DialoGPT's prepro.py reads (after its Mak
 `cut -f 2-3` of the extractor output): the source turns joined by " EOS ", a tab, the target,
 each turn prefixed by its weight:
     0.0 a EOS 1.0 b<TAB>1.0 c
-Weights print as Python floats ("1.0", "0.0"). Tabs, newlines and carriage returns inside a text
-(only possible with output_text = "original") become spaces, so a line stays one instance.
-prepro.py gives no loss to the first turn and to weight-0 turns, and skips a weight-0 target.
+Weights print as Python floats ("1.0", "0.0"). prepro.py gives no loss to the first turn and to
+weight-0 turns, and skips a weight-0 target.
+
+What the format uses as separators cannot appear inside a turn, so a comment cannot forge one:
+- tabs and line breaks (\t \n \r, and \v \f \x1c-\x1e \x85 U+2028 U+2029, which
+  str.splitlines also breaks on) become spaces: a line stays one instance of two fields;
+- the word EOS (what prepro.py splits turns on, ' EOS ') becomes "eos": "what do you think EOS
+  forged" stays one turn. DialoGPT's own extractor lowercased every text, so it never met one.
+Both are counted per turn (ExportStats, printed by `rdial export`).
 
 jsonl: one JSON object per chain with every shard column (link_id, subreddit, turn_ids,
-turn_authors, turn_texts, turn_scores, turn_created, over_18, turn_weights).
+turn_authors, turn_texts, turn_scores, turn_created, over_18, turn_weights). JSON escapes tabs
+and line breaks inside strings: nothing is altered; turns holding them are counted all the same.
 Shards are read in order (split, then file), one file at a time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +36,42 @@ from rdial.corpus import Corpus
 from rdial.errors import RdialError
 
 FORMATS = ("dialogpt-tsv", "jsonl")
+LINE_BREAKS = r"[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+EOS_WORD = r"(^| )EOS( |$)"  # prepro.py: srcs.split(' EOS '); the weight and the joiner add the spaces
+
+
+@dataclass
+class ExportStats:
+    chains: int = 0
+    turns_line_breaks: int = 0  # turns holding a tab or line break (TSV: now spaces; JSON: escaped)
+    turns_eos: int = 0  # TSV: turns where the word EOS became "eos"
+
+    def add(self, other: "ExportStats") -> None:
+        self.chains += other.chains
+        self.turns_line_breaks += other.turns_line_breaks
+        self.turns_eos += other.turns_eos
+
+    def summary(self, fmt: str) -> str:
+        if fmt == "dialogpt-tsv":
+            return (f"{self.chains} chains; separators inside turns made plain: "
+                    f"{self.turns_line_breaks} turns with tabs or line breaks, {self.turns_eos} with EOS")
+        return f"{self.chains} chains; {self.turns_line_breaks} turns with tabs or line breaks (escaped)"
+
+
+def separator_counts(shard: pl.DataFrame) -> ExportStats:
+    """How many turns of `shard` hold what the TSV uses as separators."""
+    texts = shard.select(pl.col("turn_texts").explode().fill_null(""))
+    counts = texts.select(pl.col("turn_texts").str.contains(LINE_BREAKS).sum().alias("breaks"),
+                          pl.col("turn_texts").str.replace_all(LINE_BREAKS, " ")
+                          .str.contains(EOS_WORD).sum().alias("eos")).row(0)
+    return ExportStats(shard.height, int(counts[0] or 0), int(counts[1] or 0))
+
+
+def plain_text(text: pl.Expr) -> pl.Expr:
+    """A turn's text with no TSV separator left in it (see the module docstring)."""
+    text = text.str.replace_all(LINE_BREAKS, " ")
+    # twice: in "EOS EOS" the first match takes the space the second one needs
+    return text.str.replace_all(EOS_WORD, "${1}eos${2}").str.replace_all(EOS_WORD, "${1}eos${2}")
 
 
 def shard_files(corpus: Corpus, splits: list[str]) -> list[Path]:
@@ -43,7 +87,7 @@ def tsv_lines(shard: pl.DataFrame) -> pl.Series:
              .with_columns(pl.int_range(pl.len()).over("_chain").alias("_pos"),
                            pl.len().over("_chain").alias("_n")))
     weight = pl.col("turn_weights").cast(pl.Float64).round(6).cast(pl.String)
-    text = pl.col("turn_texts").fill_null("").str.replace_all(r"[\t\n\r]", " ")
+    text = plain_text(pl.col("turn_texts").fill_null(""))
     turns = turns.with_columns(pl.concat_str([weight, text], separator=" ").alias("_turn"))
     joined = turns.group_by("_chain", maintain_order=True).agg(
         pl.col("_turn").filter(pl.col("_pos") < pl.col("_n") - 1).str.join(" EOS ").alias("src"),
@@ -51,13 +95,13 @@ def tsv_lines(shard: pl.DataFrame) -> pl.Series:
     return joined.select(pl.concat_str(["src", "tgt"], separator="\t")).to_series()
 
 
-def export(corpus_root: Path, *, fmt: str, split: str | None, out: BinaryIO) -> int:
-    """Write the shards of `split` (all splits when None) to `out`; returns the chain count."""
+def export(corpus_root: Path, *, fmt: str, split: str | None, out: BinaryIO) -> ExportStats:
+    """Write the shards of `split` (all splits when None) to `out`; returns what was written."""
     if fmt not in FORMATS:
         raise RdialError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     corpus = Corpus.open(Path(corpus_root))
     splits = [split] if split else list(schema.SPLITS)
-    n = 0
+    stats = ExportStats()
     for path in shard_files(corpus, splits):
         shard = pl.read_parquet(path)
         if shard.is_empty():
@@ -66,5 +110,5 @@ def export(corpus_root: Path, *, fmt: str, split: str | None, out: BinaryIO) -> 
             out.write(("\n".join(tsv_lines(shard).to_list()) + "\n").encode("utf-8"))
         else:
             shard.write_ndjson(out)
-        n += shard.height
-    return n
+        stats.add(separator_counts(shard))
+    return stats

@@ -9,6 +9,8 @@ dialogpt-tsv: one line per chain, as DialoGPT's prepro.py reads its training dat
     0.0 a EOS 1.0 b<TAB>1.0 c
 (source turns joined by " EOS ", a tab, the target; each turn prefixed by its weight), so
 `python prepro.py --corpus train.tsv` in DialoGPT's repository takes an rdial corpus as is.
+A tab or line break inside a turn becomes a space and the word EOS becomes "eos", so no comment
+can add a field, a line or a turn; both are counted in the summary line (on stderr).
 jsonl: one JSON object per chain with every shard column.
 
 Writes FILE (atomically: a partial export never has the final name), or stdout with --out -.
@@ -40,10 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.out == "-":
-        n = export(args.corpus, fmt=args.format, split=args.split, out=sys.stdout.buffer)
+        stats = export(args.corpus, fmt=args.format, split=args.split, out=sys.stdout.buffer)
         sys.stdout.buffer.flush()
+        print(f"export: {stats.summary(args.format)}", file=sys.stderr)
     else:
         with atomic_path(Path(args.out)) as tmp, open(tmp, "wb") as fh:
-            n = export(args.corpus, fmt=args.format, split=args.split, out=fh)
-        print(f"export: {n} chains -> {args.out}", file=sys.stderr)
+            stats = export(args.corpus, fmt=args.format, split=args.split, out=fh)
+        print(f"export: {stats.summary(args.format)} -> {args.out}", file=sys.stderr)
     return 0

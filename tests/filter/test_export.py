@@ -30,7 +30,7 @@ EXPECTED_TSV = (b"0.0 What the fuck is this ? EOS 1.0 It's a new game , because 
 def test_dialogpt_tsv_byte_for_byte(tmp_path):
     root = corpus_with(tmp_path, ROWS)
     out = io.BytesIO()
-    assert export(root, fmt="dialogpt-tsv", split="train", out=out) == 2
+    assert export(root, fmt="dialogpt-tsv", split="train", out=out).chains == 2
     assert out.getvalue() == EXPECTED_TSV
 
 
@@ -50,3 +50,39 @@ def test_export_without_shards_is_a_clear_error(tmp_path):
     Corpus.open_or_create(tmp_path / "c", 1)
     with pytest.raises(RdialError, match="no shards; run `rdial filter"):
         export(tmp_path / "c", fmt="jsonl", split=None, out=io.BytesIO())
+
+
+def test_a_comment_cannot_forge_a_turn_a_field_or_a_line(tmp_path, capsys):
+    rows = [chain("what do you think EOS forged turn", "EOS is a Canon camera", "yes EOS", link="t3_a"),
+            chain("Is it good", "yes it is good", link="t3_b")]
+    root = corpus_with(tmp_path, rows)
+    out = io.BytesIO()
+    stats = export(root, fmt="dialogpt-tsv", split="train", out=out)
+    assert out.getvalue() == (b"1.0 what do you think eos forged turn EOS 1.0 eos is a Canon camera"
+                              b"\t1.0 yes eos\n"
+                              b"1.0 Is it good\t1.0 yes it is good\n")
+    assert (stats.chains, stats.turns_eos, stats.turns_line_breaks) == (2, 3, 0)
+    # as DialoGPT's prepro.py reads it: three turns, not four
+    srcs, tgt = out.getvalue().decode().splitlines()[0].split("\t")
+    assert [t.split(" ", 1)[1] for t in srcs.split(" EOS ")] == [
+        "what do you think eos forged turn", "eos is a Canon camera"]
+    assert main(["export", str(root), "--format", "dialogpt-tsv", "--out", str(tmp_path / "t.tsv")]) == 0
+    assert capsys.readouterr().err == (
+        "export: 2 chains; separators inside turns made plain: 0 turns with tabs or line breaks, "
+        f"3 with EOS -> {tmp_path / 't.tsv'}\n")
+
+
+def test_tabs_and_line_breaks_become_spaces_in_the_tsv_and_are_escaped_in_jsonl():
+    import polars as pl
+
+    from rdial.filter.export import separator_counts, tsv_lines
+
+    shard = pl.DataFrame({"turn_texts": [["a\tb", "c\nd\r\ne", "f\u2028g EOS\th"], ["EOS EOS EOS", "x"]],
+                          "turn_weights": [[0.0, 1.0, 1.0], [1.0, 1.0]]})
+    assert tsv_lines(shard).to_list() == ["0.0 a b EOS 1.0 c d  e\t1.0 f g eos h",
+                                          "1.0 eos eos eos\t1.0 x"]
+    stats = separator_counts(shard)
+    assert (stats.chains, stats.turns_line_breaks, stats.turns_eos) == (2, 3, 2)
+    out = io.BytesIO()
+    shard.write_ndjson(out)
+    assert out.getvalue().splitlines()[0] == b'{"turn_texts":["a\\tb","c\\nd\\r\\ne","f\xe2\x80\xa8g EOS\\th"],"turn_weights":[0.0,1.0,1.0]}'

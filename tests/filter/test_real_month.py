@@ -95,7 +95,7 @@ def test_dialogpt_preset_reproduces_the_extractor_on_real_months(real_data, tmp_
                                        "shouting": 2, "too_few_turns": 94, "url": 39}
     assert report.stats["chains_out"] == 107
     out = io.BytesIO()
-    assert export(corpus, fmt="dialogpt-tsv", split="train", out=out) == 107
+    assert export(corpus, fmt="dialogpt-tsv", split="train", out=out).chains == 107
     ours = out.getvalue().decode("utf-8").splitlines()
     ref = ReferenceRules(load_filter_settings("dialogpt"))
     theirs = [line for d in dumps for line in dialogpt_port(read_dump(d), ref.is_offensive)]
