@@ -15,8 +15,9 @@ Per input, in CORPUS:
     stats/extract/<input>.json              lines, bytes, good, blank, quarantined by reason, ...
 Per run: config/extract.json (resolved config), stats/extract.json (summary of this run).
 
-A damaged compressed input keeps its lines before the damage, is reported failed (exit status
-1) and has no ledger entry, so the next run tries it again. Output that cannot be written (full
+A damaged compressed input keeps the lines before the damage that its codec's checks vouch for
+(rows after that point are held until the input ends, then dropped and counted as untrusted_rows),
+is reported failed (exit status 1) and has no ledger entry, so the next run tries it again. Output that cannot be written (full
 disk, read-only) stops the run with one line (exit status 2) and publishes nothing of that input.
 """
 
