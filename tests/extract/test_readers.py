@@ -115,3 +115,25 @@ def test_prefetched_hands_over_items_then_the_error():
         for item in Prefetched(items(), depth=1):
             got.append(item)
     assert got == [1, 2]
+
+
+def test_trusted_lines_cut_exactly_at_frames_and_near_the_end_else_at_a_block_start():
+    from types import SimpleNamespace
+
+    from rdial.extract.lines import Block
+    from rdial.extract.readers import TrustedLines
+
+    reader = SimpleNamespace(frames=[0, 8])  # a second frame begins 8 bytes in: inside line 4
+    trusted = TrustedLines(reader)
+    blocks = [Block(b"a\nb\nc\ndefg\n", 1, 4), Block(b"h\ni\n", 5, 2), Block(b"jk\nl\n", 7, 2),
+              Block(b"m\nn\n", 9, 2)]  # offsets 0, 11, 15, 20; 24 bytes in all
+    for block in blocks:
+        trusted.see(block)
+
+    def cut(at):
+        return trusted.first_untrusted_line(CorruptInputError("RC_x.zst", 0, "damage", trusted=at))
+
+    assert cut(None) is None and cut(24) is None  # every row trusted
+    assert cut(0) == 1 and cut(8) == 4   # frame starts: exact
+    assert cut(15) == 7 and cut(17) == 7 and cut(18) == 8 and cut(22) == 10  # the last two blocks: exact
+    assert cut(13) == 5   # an older block (line 6 starts at 13): its first line, 5
