@@ -147,3 +147,35 @@ def test_a_failed_check_drops_its_own_frame_only(rx, tmp_path, monkeypatch, code
     assert stats["good"] == 700 and stats["untrusted_from_line"] == 701
     assert 400 < stats["untrusted_rows"] < 500  # decoded, held, then dropped
     assert stats["lines"] == 700 + stats["untrusted_rows"] + stats["quarantined_total"]
+
+
+@pytest.mark.real
+def test_real_dump_with_flipped_bits_publishes_only_unaltered_vouched_rows(real_data, tmp_path):
+    """The real RC_2006-01.zst (content checksum on) with one bit flipped at seeded offsets."""
+    blob = (real_data / "pushshift" / "RC_2006-01.zst").read_bytes()
+    data = zstandard.ZstdDecompressor(max_window_size=2**31).decompressobj().decompress(blob)
+    lines = data.splitlines()
+    rng = random.Random(14)
+    kinds = []
+    for i in range(4):
+        bad = bytearray(blob)
+        bad[rng.randrange(20, len(blob))] ^= 1 << rng.randrange(8)
+        (tmp_path / f"d{i}").mkdir()
+        (tmp_path / f"d{i}" / "RC_2006-01.zst").write_bytes(bad)
+        report = run_extract(ExtractConfig(inputs=[tmp_path / f"d{i}"], out=tmp_path / f"c{i}",
+                                           buckets=2, workers=1, progress=False))
+        expected = vouched_prefix("zst", bytes(bad)).count(b"\n")
+        got = [(r["line"], r["id"]) for r in rx_rows(tmp_path / f"c{i}")]
+        assert got == [(n + 1, orjson.loads(line)["id"]) for n, line in enumerate(lines[:expected])]
+        assert report.results[0].status == "failed"
+        kinds.append("checksum" if "checksum" in report.results[0].message else "structural")
+    assert kinds == ["checksum", "checksum", "checksum", "structural"]
+
+
+def rx_rows(corpus):
+    import pyarrow.dataset as ds
+
+    files = sorted(str(p) for p in corpus.glob("comments/bucket=*/*.parquet"))
+    if not files:
+        return []
+    return ds.dataset(files).to_table().sort_by("line").select(["line", "id"]).to_pylist()
