@@ -94,3 +94,23 @@ def test_killed_then_rerun_equals_uninterrupted(rx, tmp_path, runs, kill_point):
     for rel in clean_files:  # quarantine files byte for byte
         if rel.startswith("quarantine/"):
             assert (killed / rel).read_bytes() == (clean / rel).read_bytes()
+
+
+@pytest.mark.slow
+def test_sigterm_is_an_interruption_exit_130_and_rerun_equals_uninterrupted(rx, tmp_path, runs):
+    dumps, clean = runs
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen(command(dumps, stopped), cwd=ROOT, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not mid_first_input(stopped):
+        assert proc.poll() is None, "the run finished before the signal"
+        assert time.monotonic() < deadline, "never reached the middle of the first input"
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)  # systemd, timeout(1), kill: stopped like Ctrl-C, not killed
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.decode().endswith("rdial: interrupted\n")
+    run_to_end(dumps, stopped)
+    assert published(rx, stopped)[0] == published(rx, clean)[0]
+    assert rx.read_table(stopped).equals(rx.read_table(clean))
