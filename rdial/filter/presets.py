@@ -35,7 +35,7 @@ from rdial.config import to_jsonable
 from rdial.errors import ConfigError
 from rdial.ledger import combine_fingerprints
 
-PRESETS = ("dialogpt", "paper", "rdial")
+PRESETS = ("dialogpt", "dialogpt-test", "paper", "rdial")
 DEFAULT_PRESET = "rdial"
 
 # Comment rules (run by `rdial build` through comment_rules.py), in DialoGPT's order.
@@ -111,6 +111,11 @@ class FilterSettings:
     bot_author_files: list = field(default_factory=lambda: ["builtin:bot_authors.txt"])
     bot_authors: list = field(default_factory=list)
     common_word_files: list = field(default_factory=lambda: ["builtin:common_words.txt"])
+    # DialoGPT's released keys (rdial/build/dialogpt_keys.py): a keys-full.tar folder or a .gz
+    dialogpt_keys: str = ""
+    # the DialoGPT TSV line carries a weight per turn (its --leaves_only 1 --clean recipe);
+    # off for its test recipe (--leaves_only 0): no weights in the line, nor in the counts
+    tsv_weights: bool = True
     sources: list = field(default_factory=list)  # the TOML files applied, in order
 
     # --- resolved lists (read once; lowercased) ----------------------------------------------
@@ -231,6 +236,8 @@ def _set(values: dict, key: str, value, source: str, base_dir: Path | None, wher
         _check_rules(value, source, f"{where}comment_rules", COMMENT_RULES)
     if key in _LIST_FILE_KEYS and base_dir is not None:
         value = [v if v.startswith("builtin:") else str((base_dir / v).resolve()) for v in value]
+    if key == "dialogpt_keys" and value and base_dir is not None:
+        value = str((base_dir / value).resolve())
     values[key] = value
 
 

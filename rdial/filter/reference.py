@@ -100,10 +100,14 @@ class ReferenceRules:
         """DialoGPT's src and tgt strings ("1.0 a EOS 1.0 b", "1.0 c")."""
         if not self.s.count_weight_tokens:
             return " ".join(norm[:-1]), norm[-1]
+        if not self.s.tsv_weights:  # DialoGPT's test recipe: turns joined by EOS, no weights
+            return " EOS ".join(norm[:-1]), norm[-1]
         turns = [("0.0" if x == 0 else "1.0") + " " + t for t, x in zip(norm, w)]
         return " EOS ".join(turns[:-1]), turns[-1]
 
     def rule_empty_target(self, c, keep, norm, w, lt):
+        if self.s.count_weight_tokens and not self.s.tsv_weights:
+            return len(norm[-1].split()) <= 1
         return len(norm[-1].split()) == 0
 
     def rule_long_word(self, c, keep, norm, w, lt):
@@ -127,7 +131,8 @@ class ReferenceRules:
         return any(self.shouting.search(t) for t in norm)
 
     def rule_repetition(self, c, keep, norm, w, lt):
-        toks = self._lines(norm, w)[1].split() if self.s.count_weight_tokens else norm[-1].split(" ")
+        toks = self._lines(norm, w)[1].split() if self.s.count_weight_tokens and self.s.tsv_weights \
+            else norm[-1].split(" ")
         r = self.s.repetition_run
         return any(all(toks[i] == toks[i - k] for k in range(1, r)) for i in range(r - 1, len(toks)))
 

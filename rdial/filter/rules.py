@@ -57,8 +57,9 @@ def repeated_runs(tokens: pl.Series, run: int) -> pl.Series:
 
 
 class ChainRules:
-    def __init__(self, settings: FilterSettings):
+    def __init__(self, settings: FilterSettings, discard=None):
         self.s = settings
+        self.discard = discard  # DialoGPT's discard digests: frame -> frame (discard_keys.py)
         self.offensive = settings.offensive_words()
         self.blocked = sorted(settings.blocked_subreddits())
         self.allowed = sorted(settings.allowed_subreddits())
@@ -98,6 +99,8 @@ class ChainRules:
             nwords.alias("_nwords"),
             pl.col("norm_texts").list.last().fill_null("").alias("_tgt"),
         )
+        if self.discard is not None:  # listed turns weigh 0.0 before the rules count weights
+            df = self.discard(df)
         tokens = df.select(self._target_tokens()).to_series()
         return df.with_columns(repeated_runs(tokens, self.s.repetition_run).alias("_repeats"))
 
@@ -111,7 +114,7 @@ class ChainRules:
         return self._any_turn(pattern, literal)
 
     def _target_tokens(self) -> pl.Expr:
-        if not self.s.count_weight_tokens:
+        if not (self.s.count_weight_tokens and self.s.tsv_weights):
             return pl.col("_tgt").str.split(" ")
         weight = pl.when(pl.col("turn_weights").list.last() == 0).then(pl.lit("0.0")).otherwise(pl.lit("1.0"))
         return pl.concat_str([weight, pl.col("_tgt")], separator=" ").str.strip_chars(" ").str.split(" ")
@@ -122,7 +125,11 @@ class ChainRules:
         n = pl.col("turn_texts").list.len()
         total = pl.col("_nwords").list.sum()
         if s.count_weight_tokens:  # DialoGPT's line: a weight per turn and an EOS between turns
-            total = total + n + (n - 1)
+            total = total + (n if s.tsv_weights else 0) + (n - 1)
+        # DialoGPT drops a target line of <= 1 token: with weights, an empty target; without
+        # (its test recipe), a one-token target too
+        empty = (pl.col("_tgt") == "") if s.tsv_weights or not s.count_weight_tokens else \
+            (pl.col("_nwords").list.last().fill_null(0) <= 1)
         url = URL if s.normalize == "dialogpt" else f"(?i)http|{URL}"
         markup = "[" + "".join(re.escape(c) for c in s.markup_chars) + "]"
         return {
@@ -134,7 +141,7 @@ class ChainRules:
             "low_score": pl.col("turn_scores").list.last().fill_null(0) < s.min_score,
             "long_target": pl.col("_long_target"),
             "too_few_turns": n < s.min_turns,
-            "empty_target": pl.col("_tgt") == "",
+            "empty_target": empty,
             "long_word": pl.col("_tgt").str.contains(rf"[^ ]{{{s.max_word_chars + 1},}}"),
             "too_long": total > s.max_total_words,
             "url": self._scoped(url, s.url_scope, literal=s.normalize == "dialogpt"),

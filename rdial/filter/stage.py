@@ -35,7 +35,8 @@ from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
-from rdial.filter import blandness, duplicates
+from rdial.filter import blandness, discard_keys, duplicates
+from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
 from rdial.filter.rules import ChainRules
@@ -68,6 +69,10 @@ class FilterConfig:
         "also write dropped chains to CORPUS/rejects/ with a `reason` column"))
     spill_partitions: int = field(default=64, metadata=arg(
         "hash partitions for the corpus-wide counts (more: less memory per partition)"))
+    dialogpt_keys: Path | None = field(default=None, metadata=arg(
+        "DialoGPT's keys: must be those `rdial build` used (the default: the keys the corpus "
+        "was built with); their discard digests give listed turns weight 0.0 (docs/dialogpt.md)",
+        metavar="PATH"))
     workers: int = field(default_factory=default_workers, metadata=arg("parallel bucket tasks"))
     executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
     progress: bool = field(default=True, metadata=arg("show progress on stderr"))
@@ -111,6 +116,8 @@ class FilterReport:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
                            for i, c in enumerate(r)) for r in rows]
+        if self.stats.get("dialogpt_keys"):
+            lines.append(discard_keys.coverage_table(self.stats["dialogpt_keys"]))
         for f in self.failures:
             lines.append(f"FAILED {f.task}: {f.message}")
         return "\n".join(lines)
@@ -125,6 +132,7 @@ class BucketTask:
     settings: FilterSettings
     fractions: tuple
     parts: int
+    discard: DiscardDigests | None = None  # DialoGPT's keys (discard_keys.py)
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.chains})"
@@ -154,7 +162,7 @@ def judge_bucket(task: BucketTask) -> dict:
     """Step 1: local rules, split, and the spills for the corpus-wide rules."""
     reset_peak()
     s = task.settings
-    judged = ChainRules(s).apply(read_chains(task.chains))
+    judged = ChainRules(s, discard=task.discard).apply(read_chains(task.chains))
     judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
                                  pl.col("norm_texts").list.last().fill_null("").alias("_tgt"))
     passing = judged.filter(pl.col("reason").is_null())
@@ -282,7 +290,10 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     buckets = chain_buckets(corpus)
     if not buckets:
         raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
+    discard = discard_keys.resolve(corpus.root, cfg.dialogpt_keys, settings)
     ledger, fingerprint = Ledger(corpus.root, STAGE), run_fingerprint(cfg, settings, buckets)
+    if discard is not None:
+        fingerprint = combine_fingerprints({"run": fingerprint, "keys": discard.fingerprint})
     if not cfg.force and ledger.is_done("shards", fingerprint) and \
             (corpus.shards_dir / "stats.json").exists():
         stats = json.loads((corpus.shards_dir / "stats.json").read_text())
@@ -293,7 +304,7 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions)
+    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard)
              for b, p in buckets]
     results, failures = _run(judge_bucket, tasks, cfg, "judging chains")
     peaks = {"judge": _max_peak(results)}
@@ -344,6 +355,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     rejects = (ParquetShardWriter(tmp_rejects, REJECTS_SCHEMA, shard_rows=cfg.shard_rows,
                                   row_group_rows=cfg.row_group_rows) if cfg.keep_rejects else None)
     counts = pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32})
+    per_month = []  # DialoGPT keys: kept chains and digest-zeroed turns per month
     progress = Progress("filter: corpus-wide rules, writing shards", total=len(buckets),
                         unit="buckets", enabled=cfg.progress)
     reset_peak()
@@ -351,6 +363,9 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
         df = apply_corpus_rules(pl.read_parquet(pass1_path(work, bucket)), bucket, settings,
                                 later, common)
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
+        if discard_keys.MONTH in df.columns:
+            per_month.append(df.filter(pl.col("reason").is_null()).group_by(discard_keys.MONTH)
+                             .agg(pl.len().cast(pl.Int64), pl.col(discard_keys.ZEROED).sum().cast(pl.Int64)))
         for split in schema.SPLITS:
             kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
             if kept.height:
@@ -367,6 +382,11 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     stats["preset"] = settings.preset
     stats["files"] = {s: len(w.files) for s, w in writers.items()}
     stats.update(extra)
+    if per_month:
+        build_stats = corpus.root / "stats" / "build.json"
+        totals = json.loads(build_stats.read_text()).get("totals", {}) if build_stats.is_file() else {}
+        kept = pl.concat(per_month).group_by(discard_keys.MONTH).agg(pl.all().sum())
+        stats["dialogpt_keys"] = discard_keys.coverage(totals, kept)
     stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
     atomic_write_json(tmp_shards / "stats.json", stats)
     atomic_write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
