@@ -53,7 +53,8 @@ from rdial.publish import atomic_write_json
 
 INDEX_FORMAT = 1
 ALL = "all"                   # the month of a single key file applied to every month
-NO_DEP_KEY = "no_dep_key"     # the unusable reason of a comment whose dep key is not listed
+NO_DEP_KEY = "no_dep_key"    # the unusable reason of a comment whose dep key is not listed
+DIALOGPT_PRESETS = ("dialogpt", "dialogpt-test")  # the presets (or TOML bases) keys go with
 KEY_SCHEMA = pa.schema([("bucket", pa.int32()), ("link_id", pa.string()), ("id", pa.string()),
                         ("keep", pa.bool_())])
 _MONTH = re.compile(r"^\d{4}-\d{2}$")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from rdial.build.dialogpt_keys import (KeyIndex, KeySource, corpus_months, coverage, drop_index,
-                                       match_keys, prepare_index)
+from rdial.build.dialogpt_keys import (DIALOGPT_PRESETS, KeyIndex, KeySource, corpus_months,
+                                       coverage, drop_index, match_keys, prepare_index)
 from rdial.errors import ConfigError
 
 
@@ -31,7 +31,7 @@ def prepare(corpus, cfg, settings, log=None) -> KeyIndex | None:
     if path is None:
         drop_index(corpus.root)
         return None
-    if settings is None or getattr(settings, "normalize", None) != "dialogpt":
+    if settings is None or getattr(settings, "preset", None) not in DIALOGPT_PRESETS:
         raise ConfigError("--dialogpt-keys: needs a DialoGPT preset (--preset dialogpt or "
                           "dialogpt-test): the keys select DialoGPT's instances")
     cfg.dialogpt_keys = path  # recorded in config/build.json with the rest of the settings

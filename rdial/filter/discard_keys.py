@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from rdial.build.dialogpt_keys import KeySource, index_dir, open_index
+from rdial.build.dialogpt_keys import DIALOGPT_PRESETS, KeySource, index_dir, open_index
 from rdial.errors import ConfigError
 from rdial.ledger import combine_fingerprints, file_fingerprint
 
@@ -112,7 +112,7 @@ def resolve(corpus_root: Path, flag_value: Path | None, settings) -> DiscardDige
     if requested is not None and requested.resolve() != built.resolve():
         raise ConfigError(f"--dialogpt-keys: {requested} differs from the keys the chains were "
                           f"built with ({built}); rebuild with the same keys, or drop the flag")
-    if getattr(settings, "normalize", None) != "dialogpt":
+    if getattr(settings, "preset", None) not in DIALOGPT_PRESETS:
         raise ConfigError(f"--preset: {settings.preset!r}: {corpus_root} was built with DialoGPT's "
                           f"keys ({built}); filter it with a DialoGPT preset (dialogpt, "
                           "dialogpt-test)")
