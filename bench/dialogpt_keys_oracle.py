@@ -69,7 +69,7 @@ def oracle(work: Path, dialogpt: Path, name: str, month: str, keys: Path, conv_f
          "--parallel=True", "--reddit_input", work / "dumps", "--reddit_output", out,
          "--clean", "True", "--min_score", "1", "--min_depth", "2", "--max_depth", "5",
          "--use_title", "0"], log)
-    return [line.split("\t", 1)[1] for line in conv.read_text(encoding="utf-8").splitlines() if line]
+    return [line for line in conv.read_text(encoding="utf-8").splitlines() if line]
 
 
 def rdial(work: Path, name: str, preset_args: list[str], keys: Path) -> list[str]:
@@ -87,6 +87,47 @@ def rdial(work: Path, name: str, preset_args: list[str], keys: Path) -> list[str
     out = subprocess.run(py + ["export", str(corpus), "--format", "dialogpt-tsv", "--split", "train"],
                          check=True, env=env, capture_output=True).stdout.decode("utf-8")
     return [line for line in out.splitlines() if line]
+
+
+def cut(lines: list[str]) -> list[str]:
+    return [line.split("\t", 1)[1] for line in lines]  # the Makefile's `cut -f 2-3`
+
+
+def multiref_check(work: Path, dialogpt: Path, headed: list[str]) -> bool:
+    """create-multiref.py (unmodified) and `rdial export --format multiref --dialogpt-ids`
+    on an ids file made from the test output: sibling targets of one parent, plus ids that are
+    in no dump; the scored output files must be identical."""
+    import gzip
+    by_parent = collections.defaultdict(list)
+    for line in headed:
+        sid, pid, cid = line.split("\t", 1)[0].split(",")
+        by_parent[(sid, pid)].append(cid)
+    ids = []
+    for n, ((sid, pid), cids) in enumerate(sorted(by_parent.items())):
+        refs = [f"{len(cids) - i},{sid},{pid},{c}" for i, c in enumerate(cids)]
+        if n % 3 == 0:
+            refs.append(f"1,{sid},{pid},t1_gone{n}")        # a reference lost from the dump
+        ids.append("multiref\t" + "\t".join(refs))
+    ids.append("multiref\t5,t3_gone,t1_gone,t1_gone2\t1,t3_gone,t1_gone,t1_gone3")
+    (work / "ids.txt").write_text("\n".join(ids) + "\n")
+    with gzip.open(work / "test.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(headed) + "\n")
+    log = work / "multiref.log"
+    run([sys.executable, dialogpt / "reddit_extractor" / "src" / "create-multiref.py", "--data",
+         work / "test.tsv.gz", "--testids", work / "ids.txt", "--out", work / "theirs.txt"], log)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    subprocess.run([sys.executable, "-m", "rdial", "export", str(work / "rdial-test"), "--format",
+                    "multiref", "--dialogpt-ids", str(work / "ids.txt"), "--scored", "--out",
+                    str(work / "ours.txt"), "--missing", str(work / "missing.txt")],
+                   check=True, env=env)
+    theirs = (work / "theirs.txt").read_text(encoding="utf-8")
+    ours = (work / "ours.txt").read_text(encoding="utf-8")
+    same = theirs == ours
+    print(f"multiref: create-multiref.py {theirs.count(chr(10))} lines, rdial {ours.count(chr(10))}:"
+          f" {'IDENTICAL' if same else 'DIFFERENT'}; ids not found (rdial --missing): "
+          f"{len((work / 'missing.txt').read_text().split())}; ids lines {len(ids)}")
+    print("multiref: sha256", hashlib.sha256(ours.encode("utf-8")).hexdigest())
+    return same
 
 
 def compare(label: str, ours: list[str], theirs: list[str]) -> bool:
@@ -118,18 +159,19 @@ def main() -> int:
                   "--bl_subreddits", lists / "subreddits.blocklist.txt"]
     train = []
     for m in MONTHS:
-        lines = oracle(args.work, args.dialogpt, "train", m, keys / f"{m}.gz",
-                       word_lists + ["--discard_tgt_keys", keys / f"{m}-o.gz", "--leaves_only", "1"])
+        lines = cut(oracle(args.work, args.dialogpt, "train", m, keys / f"{m}.gz",
+                           word_lists + ["--discard_tgt_keys", keys / f"{m}-o.gz", "--leaves_only", "1"]))
         stats[m]["instances"] = len(lines)
         stats[m]["weight0_turns"] = sum(t.startswith("0.0 ") for line in lines
                                         for t in line.replace("\t", " EOS ").split(" EOS "))
         train += lines
-    test = []
+    test, test_headed = [], []
     for m in MONTHS:
-        lines = oracle(args.work, args.dialogpt, "test", m, args.work / "keys-test.gz",
-                       ["--leaves_only", "0"])
-        stats[m]["test_instances"] = len(lines)
-        test += lines
+        headed = oracle(args.work, args.dialogpt, "test", m, args.work / "keys-test.gz",
+                        ["--leaves_only", "0"])
+        stats[m]["test_instances"] = len(headed)
+        test += cut(headed)
+        test_headed += headed
     print(json.dumps(stats, indent=1))
     for name, lines in (("train", train), ("test", test)):
         print(f"{name}: sha256 of the sorted lines:",
@@ -147,6 +189,7 @@ def main() -> int:
     ok &= compare("test recipe (one keys file, --leaves_only 0)",
                   rdial(args.work, "test", ["--preset", "dialogpt-test"], args.work / "keys-test.gz"),
                   test)
+    ok &= multiref_check(args.work, args.dialogpt, test_headed)
     print(f"done in {time.time() - start:.1f}s (logs in {args.work})")
     return 0 if ok else 1
 
