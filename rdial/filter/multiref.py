@@ -19,7 +19,8 @@ test conv output: every instance is keyed `link_id,t1_<parent id>,t1_<id>` (its 
 each `multiref<TAB>score,ids<TAB>score,ids...` line of the ids file gives one output line in
 file order: the first reference's instance gives the context (no line when it is missing), the
 others are added when found and their context is the same (curly quotes made straight first,
-as that script does). Ids not found are counted, and listed with --missing FILE. Build the
+as that script does). Ids not found (every occurrence, also in dropped lines) are counted, and
+listed with --missing FILE. Build the
 corpus with `--preset dialogpt-test --dialogpt-keys keys-test.gz` and filter it with
 `--split-fractions 0 0 1` (or read every split: the default without --split).
 """
@@ -142,8 +143,8 @@ def dialogpt_multiref(corpus: Corpus, ids_path: Path, split: str | None,
     for _, refs in read_ids(ids_path):
         report.ids_lines += 1
         score1, ids1 = refs[0]
-        if ids1 not in data:
-            report.missing.append(ids1)
+        if ids1 not in data:  # the line is dropped; its other missing ids are still reported
+            report.missing += [ids for _, ids in refs if ids not in data]
             report.missing_first += 1
             continue
         src, r1 = data[ids1]
