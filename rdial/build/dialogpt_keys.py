@@ -21,14 +21,16 @@ reported under the month "all").
 
 Scale: the training keys hold ~147M keep keys and more dep keys (several GB gzipped), so they
 never become a Python dict. Before the bucket tasks run, each month's key file is streamed
-once (pyarrow's CSV reader, 32 MiB blocks) into an Arrow index partitioned like the corpus,
-CORPUS/keys/dialogpt/keys/month=M/bucket=B/part-0.parquet (pyarrow.dataset.write_dataset,
-bounded memory); each bucket task then reads only its bucket's keys and joins them with its
+once (pyarrow's CSV reader, 32 MiB blocks) into an Arrow file partitioned like the corpus:
+CORPUS/keys/dialogpt/keys/M.arrow holds one lz4 record batch per bucket, batch i = bucket i
+(index_month: two passes through SPILL_PARTS spill files, so memory holds one block, then
+1/32 of the month); each bucket task reads only its batch of each month and joins it with its
 comments in polars. The index is reused while the key file's fingerprint is unchanged.
 Index layout, all under CORPUS/keys/dialogpt/:
-  manifest.json                      source, mode, fingerprint, per month: lines read
-  keys/month=M/bucket=B/part-0.parquet   columns link_id, id (bare), keep (bool: keep, else dep)
-  discard/M.parquet                  column digest (hex SHA-224), unique
+  manifest.json        source, mode, fingerprint, per month: lines read (keep, dep, bad)
+  keys/M.arrow         Arrow IPC file, one batch per bucket: link_id, id (bare), keep (bool:
+                       a keep line, else dep); M = YYYY-MM, or "all" for one file
+  discard/M.parquet    column digest (hex SHA-224), unique
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from rdial import schema
@@ -57,6 +59,8 @@ NO_DEP_KEY = "no_dep_key"    # the unusable reason of a comment whose dep key is
 DIALOGPT_PRESETS = ("dialogpt", "dialogpt-test")  # the presets (or TOML bases) keys go with
 KEY_SCHEMA = pa.schema([("bucket", pa.int32()), ("link_id", pa.string()), ("id", pa.string()),
                         ("keep", pa.bool_())])
+BUCKET_SCHEMA = pa.schema(list(KEY_SCHEMA)[1:])  # keys/M.arrow: one batch per bucket
+SPILL_PARTS = 32  # pass 1 splits a month by bucket range; pass 2 holds 1/32 of it in memory
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 BLOCK = 32 << 20             # bytes of decompressed key text per batch
 
@@ -198,19 +202,24 @@ class KeyIndex:
 
     root: Path            # CORPUS/keys/dialogpt
     single: bool          # one file for every month: match on (link_id, id) only
+    buckets: int
     fingerprint: str
     source: str
 
     def bucket_keys(self, bucket: int) -> pl.DataFrame:
         """month, link_id, id, dep, keep (one row per distinct key of this bucket)."""
-        files = sorted((self.root / "keys").glob(f"month=*/bucket={bucket}/*.parquet"))
-        empty = pl.DataFrame(schema={"month": pl.String, "link_id": pl.String, "id": pl.String,
-                                     "dep": pl.Boolean, "keep": pl.Boolean})
-        if not files:
-            return empty
-        frames = [pl.read_parquet(p, hive_partitioning=False, glob=False)
-                  .with_columns(pl.lit(p.parent.parent.name.split("=", 1)[1]).alias("month"))
-                  for p in files]
+        frames = []
+        for path in sorted((self.root / "keys").glob("*.arrow")):
+            with pa.ipc.open_file(pa.memory_map(str(path))) as reader:
+                if bucket >= reader.num_record_batches:
+                    raise InputError(f"{path}: {reader.num_record_batches} buckets, not the "
+                                     f"corpus's; rerun `rdial build`")
+                batch = reader.get_batch(bucket)
+            if batch.num_rows:
+                frames.append(pl.from_arrow(batch).with_columns(pl.lit(path.stem).alias("month")))
+        if not frames:
+            return pl.DataFrame(schema={"month": pl.String, "link_id": pl.String, "id": pl.String,
+                                        "dep": pl.Boolean, "keep": pl.Boolean})
         keys = pl.concat(frames)
         return (keys.group_by("month", "link_id", "id")
                 .agg((~pl.col("keep")).any().alias("dep"), pl.col("keep").any())
@@ -254,9 +263,9 @@ def prepare_index(corpus_root: Path, source: KeySource, buckets: int, months: li
         atomic_write_json(manifest_path, {"format": INDEX_FORMAT, "single": source.single,
                                           "buckets": buckets, "source": str(source.path),
                                           "months": {**done, **result}})
-    for stale in (root / "keys").glob("month=*"):  # months no longer in the corpus
-        if stale.name.split("=", 1)[1] not in result:
-            shutil.rmtree(stale)
+    for stale in (root / "keys").glob("*.arrow"):  # months no longer in the corpus
+        if stale.stem not in result:
+            stale.unlink()
     for stale in (root / "discard").glob("*.parquet"):
         if stale.stem not in result:
             stale.unlink()
@@ -264,31 +273,67 @@ def prepare_index(corpus_root: Path, source: KeySource, buckets: int, months: li
     atomic_write_json(manifest_path, {"format": INDEX_FORMAT, "single": source.single,
                                       "buckets": buckets, "source": str(source.path),
                                       "fingerprint": fingerprint, "months": result})
-    return KeyIndex(root=root, single=source.single, fingerprint=fingerprint,
+    return KeyIndex(root=root, single=source.single, buckets=buckets, fingerprint=fingerprint,
                     source=str(source.path))
 
 
 def index_month(root: Path, month: str, key_file: Path, digest_file: Path | None,
                 buckets: int) -> dict:
-    """Stream one month's key file into keys/month=M/ (written beside, then renamed)."""
+    """Stream one month's key file into keys/M.arrow: batch i of that file = bucket i's keys.
+
+    Two passes, bounded memory: (1) the file's blocks are split by bucket range into
+    SPILL_PARTS Arrow stream files (each block written as it comes); (2) each spill file in turn
+    (1/SPILL_PARTS of the month) is sorted by bucket and written as one lz4 batch per bucket.
+    A bucket task then reads only its batch (the file's footer locates it).
+    """
     counts = LineCounts()
-    final = root / "keys" / f"month={month}"
-    tmp = root / "keys" / f".tmp-month={month}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    final = root / "keys" / f"{month}.arrow"
+    spill = root / "keys" / f".spill-{month}"
+    shutil.rmtree(spill, ignore_errors=True)
+    spill.mkdir(parents=True)
+    parts = min(SPILL_PARTS, buckets)
+    per = -(-buckets // parts)
+    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
     try:
-        batches = key_batches(key_file, buckets, counts)
-        pads.write_dataset(
-            pa.RecordBatchReader.from_batches(KEY_SCHEMA, batches), tmp, format="parquet",
-            partitioning=pads.partitioning(pa.schema([("bucket", pa.int32())]), flavor="hive"),
-            basename_template="part-{i}.parquet", existing_data_behavior="overwrite_or_ignore",
-            max_open_files=2048, max_rows_per_group=1 << 20,
-            file_options=pads.ParquetFileFormat().make_write_options(compression="zstd"))
+        for batch in key_batches(key_file, buckets, counts):
+            part = batch.column(0).to_numpy() // per
+            order = np.argsort(part, kind="stable")
+            batch = batch.take(pa.array(order))
+            part = part[order]
+            cuts = np.searchsorted(part, np.arange(parts + 1))
+            for p in np.flatnonzero(np.diff(cuts)).tolist():
+                if p not in writers:
+                    writers[p] = pa.ipc.new_stream(spill / f"part-{p:03d}.arrows", KEY_SCHEMA)
+                writers[p].write_batch(batch.slice(cuts[p], cuts[p + 1] - cuts[p]))
     except (OSError, pa.ArrowException, EOFError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for w in writers.values():
+            w.close()
+        shutil.rmtree(spill, ignore_errors=True)
         raise InputError(f"--dialogpt-keys: {key_file}: cannot read key file: {exc}") from exc
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.mkdir(parents=True, exist_ok=True)  # an empty key file still marks the month indexed
-    tmp.rename(final)
+    for w in writers.values():
+        w.close()
+    tmp = final.with_name(f".tmp-{final.name}")
+    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    with pa.ipc.new_file(tmp, BUCKET_SCHEMA, options=options) as out:
+        for p in range(parts):
+            path = spill / f"part-{p:03d}.arrows"
+            table = pa.ipc.open_stream(pa.memory_map(str(path))).read_all() if path.exists() \
+                else KEY_SCHEMA.empty_table()
+            table = table.take(pc.sort_indices(table["bucket"])).combine_chunks()
+            rows = pa.RecordBatch.from_arrays([table[c].combine_chunks() if table.num_rows else
+                                               pa.array([], t) for c, t in
+                                               zip(BUCKET_SCHEMA.names, BUCKET_SCHEMA.types)],
+                                              schema=BUCKET_SCHEMA)
+            bucket = table["bucket"].to_numpy()
+            first, last = p * per, min((p + 1) * per, buckets)
+            cuts = np.searchsorted(bucket, np.arange(first, last + 1))
+            for i in range(last - first):
+                out.write_batch(rows.slice(cuts[i], cuts[i + 1] - cuts[i]))
+            del table, rows
+            if path.exists():
+                path.unlink()
+    tmp.replace(final)
+    shutil.rmtree(spill, ignore_errors=True)
     out = {"keys_file": str(key_file), "keep_lines": counts.keep, "dep_lines": counts.dep,
            "bad_lines": counts.bad, "bad_examples": counts.bad_examples, "digests": None}
     target = root / "discard" / f"{month}.parquet"
@@ -354,10 +399,7 @@ def match_keys(nodes: pl.DataFrame, keys: pl.DataFrame, single: bool) -> KeyMatc
 def orphan_counts(index: KeyIndex, buckets_with_comments: set[int]) -> dict:
     """Listed keys in buckets holding no comment at all (no bucket task counted them)."""
     out: dict = {}
-    for d in sorted((index.root / "keys").glob("month=*/bucket=*")):
-        bucket = int(d.name.split("=", 1)[1])
-        if bucket in buckets_with_comments:
-            continue
+    for bucket in sorted(set(range(index.buckets)) - buckets_with_comments):
         keys = index.bucket_keys(bucket)
         for row in (keys.group_by("month").agg(pl.col("keep").sum(), pl.col("dep").sum())
                     .iter_rows(named=True)):
