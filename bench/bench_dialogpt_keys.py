@@ -7,9 +7,10 @@ and more dep keys. The synthetic month here has, per comment, a dep key and (for
 a keep key (`t3_<6 hex>\\tt1_<7 hex>\\tdep|keep`, 28 bytes a line, ~40 comments a thread), gzip
 level 1, as DialoGPT's .gz files. For each size (a stated fraction of a 2017 month, to fit
 the time on a shared 2-core box), in a fresh process each:
-  rdial     rdial.build.dialogpt_keys.index_month: stream the file (32 MiB blocks) into
-            keys/month=M/bucket=B/ for 1,024 buckets, then read one bucket's keys back and
-            join them with that bucket's comments (match_keys)
+  rdial     rdial.build.dialogpt_keys.index_month: gzip blocks of whole lines parsed by
+            pyarrow, split by bucket range into 32 spill files, then keys/M.arrow with one lz4
+            batch per bucket (1,024 buckets); then one bucket's keys read back and joined
+            (match_keys)
   baseline  DialoGPT's reddit.py load_keys: every line into a Python dict (its --task=extract
             reads the dep and keep lines; the conv step skips the dep ones)
 Prints wall time, peak RSS (ru_maxrss of the process: interpreter and libraries included) and

@@ -62,7 +62,6 @@ KEY_SCHEMA = pa.schema([("bucket", pa.int32()), ("link_id", pa.string()), ("id",
                         ("keep", pa.bool_())])
 BUCKET_SCHEMA = pa.schema(list(KEY_SCHEMA)[1:])  # keys/M.arrow: one batch per bucket
 SPILL_PARTS = 32  # pass 1 splits a month by bucket range; pass 2 holds 1/32 of it in memory
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
 BLOCK = 32 << 20             # bytes of decompressed key text per batch
 
 

@@ -34,6 +34,7 @@ def prepare(corpus, cfg, settings, log=None) -> KeyIndex | None:
     if settings is None or getattr(settings, "preset", None) not in DIALOGPT_PRESETS:
         raise ConfigError("--dialogpt-keys: needs a DialoGPT preset (--preset dialogpt or "
                           "dialogpt-test): the keys select DialoGPT's instances")
+    path = path.resolve()
     cfg.dialogpt_keys = path  # recorded in config/build.json with the rest of the settings
     return prepare_index(corpus.root, KeySource(path), corpus.buckets, corpus_months(corpus.root),
                          log=log)
