@@ -108,6 +108,11 @@ def _plan(cfg: TrainConfig) -> _Plan:
     state = ckpt.load_trainer_state(newest)  # verifies every file against the manifest, then each field
     step = int(state["step"])
     merged, changes = rundir.merge_config(cfg, state["config"], step=step, where=newest / ckpt.STATE)
+    if step >= merged.max_steps:
+        done = _finished_summary(merged.out, newest, step)
+        if done is not None:
+            return _Plan(cfg=merged, finished=done)
+    split_files(merged.shards, "train")  # moved or deleted shards: that error, not "changed"
     fingerprint = rundir.shards_fingerprint(merged.shards)
     saved_print = state.get("shards_fingerprint")  # absent in version-1 states: nothing to compare
     if saved_print is not None and saved_print != fingerprint:
@@ -118,10 +123,6 @@ def _plan(cfg: TrainConfig) -> _Plan:
                 f"(model and optimiser kept, the data stream starts again on the new shards), or "
                 f"point --shards at the shards this run was trained on")
         changes["shards_fingerprint"] = [saved_print, fingerprint]
-    if step >= merged.max_steps:
-        done = _finished_summary(merged.out, newest, step)
-        if done is not None:
-            return _Plan(cfg=merged, finished=done)
     return _Plan(cfg=merged, state=state, resume_dir=newest, changes=changes, fingerprint=fingerprint)
 
 
@@ -167,7 +168,6 @@ class _Trainer:
         cfg = self.cfg
         data = self._open_data()
         state, resume_dir = self._resume_state()
-        self.start_step = int(state["step"]) if state else 0
         model = self._model(data.tokenizer, resume_dir)
         self.model, self.tokenizer, self.data = model, data.tokenizer, data
         self._seed(state)
