@@ -2,12 +2,13 @@
 
     python -c "from rdial.extract.normalize import COMMENT_SPEC; print(COMMENT_SPEC.read_schema)"
 
-Two ways in, one way out:
-  fast  pyarrow.json reads a whole block with `TableSpec.json_schema(created_type)` (only the
-        fields below; all others skipped in C++), then `normalize_table`.
-  slow  orjson per line, `coerce_record` turns each dict into the canonical read schema (strings
-        that hold numbers, floats that hold ints, "true"/"false" ...), then the same
-        `normalize_table`, so both paths give identical rows and identical reasons.
+Two ways in, one way out (both in rdial/extract/decode.py):
+  block     msgspec decodes a block's lines into Structs of the fields below, typed as the
+            unions the eras write; columns convert with the same rules as `coerce_record`.
+  per line  the reference for the lines the block path does not accept: orjson per line,
+            `coerce_record` turns each dict into the canonical read schema (strings that hold
+            numbers, floats that hold ints, "true"/"false" ...), converters planned once by
+            `field_plan`. Both end in `normalize_table`: identical rows and reasons.
 
 `normalize_table` applies the era rules vectorised:
   id          bare: "t1_c13" -> "c13" (and taken from `name` when `id` is absent)
@@ -23,20 +24,14 @@ NSFW rule and the thread's subreddit, and `build` treats a null title as "no tit
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from rdial import schema
-
-
-class SlowPathNeeded(Exception):
-    """The fast path cannot represent this block exactly; parse it line by line instead."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +76,6 @@ SUBMISSION_SPEC = TableSpec(
 )
 
 SPECS = {spec.kind: spec for spec in (COMMENT_SPEC, SUBMISSION_SPEC)}
-# The eras write created_utc as int (2005-2008, 2015+), string (2009-2014) or float (2023+).
-CREATED_TYPES = (pa.int64(), pa.string(), pa.float64())
 
 
 # --- which table a file feeds -------------------------------------------------------------------
@@ -125,7 +118,7 @@ def _as_int(value):
     if value is None or isinstance(value, bool):
         return None if value is None else _bad()
     if isinstance(value, int):
-        return value if -_INT64_MAX <= value <= _INT64_MAX else _bad()
+        return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else _bad()
     if isinstance(value, float):
         return math.floor(value) if math.isfinite(value) and abs(value) < 2**62 else _bad()
     if isinstance(value, str):
@@ -157,7 +150,7 @@ def _as_str(value):
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        return str(value)  # ValueError past Python's 4,300-digit limit: bad, as it should be
     return _bad()
 
 
@@ -168,18 +161,36 @@ def _bad():
 _COERCE = {pa.string(): _as_str, pa.int64(): _as_int, pa.bool_(): _as_bool}
 
 
-def coerce_record(record: dict, spec: TableSpec, nulled: dict[str, int]) -> list:
-    """Values of `spec.read_schema` for one record. A required field of the wrong kind raises
-    BadField; an optional one becomes null and is counted in `nulled[field]`."""
+@dataclass(frozen=True)
+class FieldStep:
+    name: str
+    type: pa.DataType
+    convert: object   # value -> canonical value; ValueError when it cannot be read
+    required: bool
+
+
+FieldPlan = tuple  # of FieldStep, in read-schema order
+
+
+def field_plan(spec: TableSpec) -> FieldPlan:
+    """How each read-schema field is converted: computed once per parser, not per record."""
+    return tuple(FieldStep(f.name, f.type, _COERCE[f.type], f.name in spec.required)
+                 for f in spec.read_schema)
+
+
+def coerce_record(record: dict, plan: FieldPlan, nulled: dict[str, int]) -> list:
+    """Values of the read schema for one record (`plan` from `field_plan`). A required field of
+    the wrong kind raises BadField; an optional one becomes null and is counted in
+    `nulled[field]`."""
     values = []
-    for field in spec.read_schema:
-        value = record.get(field.name)
+    get = record.get
+    for step in plan:
         try:
-            values.append(_COERCE[field.type](value))
+            values.append(step.convert(get(step.name)))
         except ValueError:
-            if field.name in spec.required:
-                raise BadField(field.name) from None
-            nulled[field.name] = nulled.get(field.name, 0) + 1
+            if step.required:
+                raise BadField(step.name) from None
+            nulled[step.name] = nulled.get(step.name, 0) + 1
             values.append(None)
     return values
 
@@ -188,26 +199,6 @@ def repair_surrogates(text: str) -> str:
     """A lone UTF-16 surrogate escape ("\\ud83d" without its pair; it happens in real dumps)
     decodes in stdlib json but cannot be stored as UTF-8: it becomes U+FFFD."""
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def loads_lenient(line: bytes):
-    """orjson, then stdlib json for what only orjson refuses (lone surrogates), repaired.
-    Returns (record, repaired?); raises ValueError when the line is not JSON."""
-    try:
-        return orjson.loads(line), False
-    except orjson.JSONDecodeError:
-        record = json.loads(line.decode("utf-8"))
-        return _repair(record), True
-
-
-def _repair(value):
-    if isinstance(value, str):
-        return repair_surrogates(value)
-    if isinstance(value, dict):
-        return {repair_surrogates(k): _repair(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_repair(v) for v in value]
-    return value
 
 
 def rows_to_table(rows: list[list], spec: TableSpec) -> pa.Table:
@@ -243,17 +234,8 @@ def _prefixed_parents(parents: pa.Array, links: pa.Array) -> pa.Array:
 
 
 def _created_seconds(created: pa.Array) -> pa.Array:
-    if pa.types.is_integer(created.type):
-        return created.cast(pa.int64())
-    try:
-        if pa.types.is_string(created.type):
-            try:
-                return pc.cast(created, pa.int64())
-            except pa.ArrowInvalid:
-                created = pc.cast(created, pa.float64())
-        return pc.cast(pc.floor(created), pa.int64())
-    except pa.ArrowInvalid as exc:  # "1e30", "soon": only the slow path can judge each line
-        raise SlowPathNeeded(str(exc)) from exc
+    # Both ways in already convert created_utc to int64 seconds (int, "1251763200", 1706745600.0).
+    return created if created.type == pa.int64() else created.cast(pa.int64())
 
 
 def normalize_table(raw: pa.Table, spec: TableSpec) -> tuple[pa.Table, np.ndarray, list[str]]:

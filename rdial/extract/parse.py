@@ -2,26 +2,26 @@
 
     python -c "from rdial.extract.parse import BlockParser; help(BlockParser.parse)"
 
-Fast path: a block that is valid UTF-8, has no NUL byte and no line over the limit goes whole to
-`pyarrow.json` (C++, only the fields of the read schema are materialised; single-threaded: the
-reader and the spill threads keep the other core busy, and its thread pool cost 15% more CPU). The
-file's era decides how `created_utc` is typed (int, string or float); the parser remembers the
-type that worked last and tries the others when a block disagrees.
-
-Slow path, exact by construction: any block the fast path refuses (a malformed line, a blank
-line, mixed eras, a string where a number belongs, ...) is parsed line by line with orjson, so
-each bad line is quarantined alone and every good line of the block is kept. Both paths end in
-the same `normalize_table`, so the output does not depend on which path a block took.
+One decode path for every block (`rdial.extract.decode.BlockDecoder`): msgspec decodes the
+block's lines into rdial's fields, whatever type each era wrote them in, and only the lines it
+does not accept (found by splitting the block at the error) are judged one by one by the
+per-line reference path; the lines around them stay on the block path. Both end in the same
+`normalize_table`. Decoding touches no counter and no file, so blocks are decoded ahead on
+`--threads` threads (msgspec and Arrow release the GIL for the heavy part) and finished here, in
+input order: line numbers, quarantine, counters.
 
 Per-line checks, in order (the first that applies is the reason):
     blank line            skipped, counted as `blank` (it holds nothing to lose)
     line_too_long         longer than --max-line-bytes
     nul_byte              a raw 0x00 byte (an escaped \\u0000 inside a string is fine)
     bad_utf8              not valid UTF-8
-    bad_json              not JSON (detail: the parser's message)
-    not_an_object         JSON, but not an object
+    too_deep              nested deeper than 1,000 levels (decoders recurse or crash)
+    glued_records         two JSON values on one line (a lost newline); the line is kept whole
+    bad_json              not JSON (detail: the parser's message); NaN/Infinity are not JSON
+    not_an_object         JSON, but not an object (`null`, `[1, 2]`, `"x"`)
     bad_field:<f>         a required field of the wrong kind (e.g. "id": {...})
     missing_field:<f>     a required field absent or null
+A UTF-8 byte-order mark before the first line of a file is dropped.
 """
 
 from __future__ import annotations
@@ -34,169 +34,57 @@ from typing import Iterable, Iterator
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.json as pj
 
+from rdial.extract.decode import BlockDecoder, BlockResult
 from rdial.extract.lines import Block
-from rdial.extract.normalize import (CREATED_TYPES, BadField, SlowPathNeeded, TableSpec,
-                                     coerce_record, loads_lenient, normalize_table, rows_to_table)
+from rdial.extract.normalize import TableSpec
 from rdial.extract.quarantine import QuarantineWriter
-
-ARROW_BLOCK = 4 * 1024 * 1024  # pyarrow.json's unit of work (must exceed any line)
-FastResult = tuple  # (normalised table, kept-rows mask, reasons of the dropped rows)
-NOT_FAST = ()       # read_ahead's answer for a block that goes line by line
-
-
-def lines_within(data: bytes, limit: int) -> bool:
-    """True when no line of `data` is longer than `limit` bytes (newline excluded).
-
-    Jumps from line start to the last newline within `limit` bytes: O(len/limit) searches
-    instead of visiting every line."""
-    start, n = 0, len(data)
-    while n - start > limit:
-        nl = data.rfind(b"\n", start, start + limit + 1)
-        if nl < 0:
-            return False
-        start = nl + 1
-    return True
-
-
-def is_utf8(data: bytes) -> bool:
-    if data.isascii():
-        return True
-    try:
-        data.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 class BlockParser:
     def __init__(self, spec: TableSpec, quarantine: QuarantineWriter, *, max_line_bytes: int,
                  fast: bool = True):
-        self.spec, self.quarantine, self.max_line_bytes, self.fast = spec, quarantine, max_line_bytes, fast
-        self.created_types = list(CREATED_TYPES)
-        self.read_options = pj.ReadOptions(block_size=max(ARROW_BLOCK, 2 * max_line_bytes + 2),
-                                           use_threads=False)
+        """`fast=False` sends every line through the per-line reference path (for tests)."""
+        self.spec, self.quarantine, self.max_line_bytes = spec, quarantine, max_line_bytes
+        self.decoder = BlockDecoder(spec, max_line_bytes=max_line_bytes, fast=fast)
         self.blank = 0
         self.repaired = 0
         self.nulled: dict[str, int] = {}
-        self.fast_blocks = 0
-        self.slow_blocks = 0
+        self.fast_blocks = 0       # blocks whose every line took the block path
+        self.slow_blocks = 0       # blocks with at least one line judged one by one
+        self.reference_lines = 0   # lines judged one by one
 
-    def parse(self, block: Block, ahead: "FastResult | None" = None) -> tuple[pa.Table, np.ndarray]:
+    def parse(self, block: Block, ahead: BlockResult | None = None) -> tuple[pa.Table, np.ndarray]:
         """Rows of `block` in the contract schema (no source/line yet) and their line numbers.
         `ahead` is `read_ahead(block)` when it already ran (on another thread)."""
         if block.damaged:
             self.quarantine.add(block.first_line, "truncated", block.data.rstrip(b"\n"),
                                 "cut off by damage in the compressed file")
-            return self._empty(), np.zeros(0, dtype=np.int64)
-        if ahead is None:
-            ahead = self.read_ahead(block)
-        if ahead is not NOT_FAST:
+            return self.decoder._empty(), np.zeros(0, dtype=np.int64)
+        result = ahead if ahead is not None else self.read_ahead(block)
+        self.blank += result.blank
+        self.repaired += result.repaired
+        for name, n in result.nulled.items():
+            self.nulled[name] = self.nulled.get(name, 0) + n
+        self.reference_lines += result.reference_lines
+        if result.reference_lines:
+            self.slow_blocks += 1
+        else:
             self.fast_blocks += 1
-            return self._finish_fast(block, ahead)
-        self.slow_blocks += 1
-        return self._slow(block)
+        for number, reason, raw, detail in result.bad:
+            self.quarantine.add(number, reason, raw, detail)
+        return result.table, result.lines
 
-    def read_ahead(self, block: Block) -> "FastResult":
-        """The fast path's heavy part: (normalised table, kept mask, reasons), or NOT_FAST when
-        the block must go line by line. Touches no counter and no file, so blocks can be read
-        ahead on several threads (pyarrow releases the GIL) and finished in order by `parse`."""
-        if block.damaged or not (self.fast and self._fast_candidate(block)):
-            return NOT_FAST
-        try:
-            raw = self._read(block.data)
-            if raw.num_rows != block.n_lines:  # pyarrow skips blank lines: numbering would shift
-                raise SlowPathNeeded("blank lines")
-            return normalize_table(raw, self.spec)
-        except SlowPathNeeded:
-            return NOT_FAST
-
-    def _empty(self) -> pa.Table:
-        names = [f for f in self.spec.table_schema if f.name not in ("source", "line")]
-        return pa.schema(names).empty_table()
-
-    # --- fast path ---------------------------------------------------------------------------
-    def _fast_candidate(self, block: Block) -> bool:
-        data = block.data
-        return (block.n_lines > 0 and b"\0" not in data and is_utf8(data)
-                and lines_within(data, self.max_line_bytes))
-
-    def _read(self, data: bytes) -> pa.Table:
-        order = self.created_types  # replaced, never mutated: read_ahead runs on several threads
-        for i, created in enumerate(order):
-            options = pj.ParseOptions(explicit_schema=self.spec.json_schema(created),
-                                      unexpected_field_behavior="ignore")
-            try:
-                raw = pj.read_json(pa.BufferReader(data), read_options=self.read_options,
-                                   parse_options=options)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue
-            if i:  # this era's type first from now on
-                self.created_types = [created] + [t for t in order if t != created]
-            return raw
-        raise SlowPathNeeded("no created_utc type fits the whole block")
-
-    def _finish_fast(self, block: Block, ahead: "FastResult") -> tuple[pa.Table, np.ndarray]:
-        table, keep, reasons = ahead
-        lines = np.arange(block.first_line, block.first_line + block.n_lines, dtype=np.int64)
-        if reasons:
-            raws = block.lines()
-            for idx, reason in zip(np.flatnonzero(~keep).tolist(), reasons):
-                self.quarantine.add(int(lines[idx]), reason, raws[idx])
-            table, lines = table.filter(pa.array(keep)), lines[keep]
-        return table, lines
-
-    # --- slow path ---------------------------------------------------------------------------
-    def _slow(self, block: Block) -> tuple[pa.Table, np.ndarray]:
-        rows, numbers, raws, bad = [], [], [], []
-        for i, line in enumerate(block.lines()):
-            number = block.first_line + i
-            outcome = self._one_line(line)
-            if outcome is None:
-                continue
-            if isinstance(outcome, tuple):  # (reason, detail)
-                bad.append((number, outcome[0], line, outcome[1]))
-                continue
-            rows.append(outcome)
-            numbers.append(number)
-            raws.append(line)
-        table, keep, reasons = normalize_table(rows_to_table(rows, self.spec), self.spec)
-        lines = np.asarray(numbers, dtype=np.int64)
-        if reasons:
-            for idx, reason in zip(np.flatnonzero(~keep).tolist(), reasons):
-                bad.append((numbers[idx], reason, raws[idx], None))
-            table, lines = table.filter(pa.array(keep)), lines[keep]
-        for number, reason, line, detail in sorted(bad, key=lambda b: b[0]):
-            self.quarantine.add(number, reason, line, detail)
-        return table, lines
-
-    def _one_line(self, line: bytes):
-        """A row (list of read-schema values), None for a blank line, or (reason, detail)."""
-        if not line.strip():
-            self.blank += 1
+    def read_ahead(self, block: Block) -> BlockResult | None:
+        """The heavy part (decode, columns, era rules) of one block; None for a damaged tail.
+        Touches no counter and no file: safe on several threads, finished in order by `parse`."""
+        if block.damaged:
             return None
-        if len(line) > self.max_line_bytes:
-            return "line_too_long", f"{len(line)} bytes > --max-line-bytes {self.max_line_bytes}"
-        if b"\0" in line:
-            return "nul_byte", None
-        if not is_utf8(line):
-            return "bad_utf8", None
-        try:
-            record, repaired = loads_lenient(line)
-        except ValueError as exc:
-            return "bad_json", str(exc)
-        if not isinstance(record, dict):
-            return "not_an_object", None
-        self.repaired += repaired
-        try:
-            return coerce_record(record, self.spec, self.nulled)
-        except BadField as exc:
-            return f"bad_field:{exc.field}", None
+        return self.decoder.decode(block.data, block.first_line, block.n_lines)
 
 
 def read_ahead(blocks: Iterable[Block], parser: BlockParser, *, threads: int = 2,
-               depth: int = 3) -> Iterator[tuple[Block, FastResult]]:
+               depth: int = 3) -> Iterator[tuple[Block, BlockResult | None]]:
     """(block, parser.read_ahead(block)) in input order, up to `depth` blocks parsed ahead on
     `threads` threads: parsing was the one thread at 100% while the reader idled at 35%.
     An error of `blocks` (damage in the compressed file) is raised after the blocks before it."""

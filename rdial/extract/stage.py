@@ -228,6 +228,7 @@ def _extract(task, corpus, spec, writer, quarantine) -> InputResult:
         "nulled": dict(sorted(parser.nulled.items())), "repaired_surrogates": parser.repaired,
         "bucket_files": len(writer.buckets), "spills": writer.spills,
         "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
+        "reference_lines": parser.reference_lines,
         "seconds": round(time.monotonic() - start, 3),
         "seconds_reading": round(streamed - start, 3),  # decompress, parse, group by bucket
         "seconds_writing": round(time.monotonic() - streamed, 3),  # Parquet files, publish

@@ -7,7 +7,7 @@ import pytest
 
 from rdial.extract.lines import Block
 from rdial.extract.normalize import COMMENT_SPEC
-from rdial.extract.parse import NOT_FAST, BlockParser, read_ahead
+from rdial.extract.parse import BlockParser, read_ahead
 from rdial.extract.quarantine import QuarantineWriter
 from rdial.extract.readers import CorruptInputError
 
@@ -45,7 +45,7 @@ def test_parsed_ahead_equals_one_at_a_time(rx, tmp_path):
     assert len(ids) == 149 and lines == [n for n in range(1, 151) if n != 43]
     assert ids[:2] == ["c1", "c2"] and ids[-1] == "c96"  # hex ids of lines 1, 2 and 150
     assert counts == {"bad_json": 1}
-    assert paths == (4, 1)  # the block with the broken line went line by line
+    assert paths == (4, 1)  # only the block with the broken line had a line judged alone
 
 
 def test_damage_is_raised_after_the_blocks_before_it(rx, tmp_path):
@@ -59,5 +59,5 @@ def test_damage_is_raised_after_the_blocks_before_it(rx, tmp_path):
     seen = []
     with pytest.raises(CorruptInputError, match="offset 1234"):
         for block, ahead in read_ahead(damaged(), parser, threads=2, depth=1):
-            seen.append((block.first_line, ahead is NOT_FAST))
-    assert seen == [(1, False), (6, True), (12, False)]
+            seen.append((block.first_line, ahead.reference_lines))
+    assert seen == [(1, 0), (6, 1), (12, 0)]  # the broken line alone left the block path

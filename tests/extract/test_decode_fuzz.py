@@ -1,0 +1,130 @@
+"""The block decode path against the per-line reference: for every line of seeded random blocks
+(good lines, drifted types, blank lines, glued objects, deep nesting, BOM, NaN, bad UTF-8, ...
+across block borders) the same row or the same quarantine entry; and the verdicts of issue 14."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+from rdial.extract.lines import line_blocks
+from rdial.extract.normalize import COMMENT_SPEC
+from rdial.extract.parse import BlockParser, read_ahead
+from rdial.extract.quarantine import QuarantineWriter
+
+DEEP = b'{"id": "deep", "link_id": "t3_a", "parent_id": "t3_a", "body": "x", "junk": ' + \
+    b"[" * 1500 + b"]" * 1500 + b"}"
+
+
+def good(rng: random.Random, i: int) -> dict:
+    created = 1134365188 + i
+    return {
+        "id": rng.choice([f"c{i:x}", f"t1_c{i:x}"]), "link_id": rng.choice(["t3_a1", "a1", "t3_b2"]),
+        "parent_id": rng.choice(["t3_a1", "a1", f"t1_c{max(i - 1, 0):x}", f"c{i + 7:x}"]),
+        "body": rng.choice(["hi", "caf\u00e9", "\U0001f600 x", "a\nb", "tab\there", ""]),
+        "author": rng.choice(["someone", "[deleted]", None]),
+        "subreddit": "reddit.com",
+        "created_utc": rng.choice([created, str(created), float(created), created + 0.5,
+                                   f"{created}.0", "1.134365188e9"]),
+        "score": rng.choice([2, -5, "3", 4.0, None, "lots", True, 2**63 - 1, -2**63, 2**63, 1e300,
+                                 float(2**62), 2**60 + 1, " 7", "+8", "1_000"]),
+        "edited": rng.choice([False, True, 1134369999, 1134369999.5, "false"]),
+        "stickied": rng.choice([False, True, 0, 1, "true", "false", "", "yes", None]),
+        "distinguished": rng.choice([None, "moderator", 7]),
+        "retrieved_on": rng.choice([1473738411, "1473738411", None]),
+        "gilded": rng.choice([0, {"x": [1, 2]}, "one"]),
+    }
+
+
+def line_of(rng: random.Random, i: int) -> bytes:
+    base = orjson.dumps(good(rng, i))
+    kind = rng.random()
+    if kind < 0.70:
+        return base
+    return rng.choice([
+        b"", b"   ", b"\r", b" \t ",                                    # blank
+        base + orjson.dumps(good(rng, i + 1)),                          # glued: a lost newline
+        base + b" " + orjson.dumps(good(rng, i + 1)),
+        DEEP,                                                           # too_deep
+        b'{"id": "d9", "link_id": "t3_a", "parent_id": "t3_a", "body": "x", "j": '
+        + b"[" * 995 + b"]" * 995 + b"}",                               # deep, still allowed
+        b"\xef\xbb\xbf" + base,                                         # BOM (first line: kept)
+        b"NaN", b'{"id": "n", "link_id": "t3_a", "parent_id": "t3_a", "body": "x", "s": NaN}',
+        b"null", b"[1, 2]", b'"just a string"', b"17",
+        base.replace(b'"subreddit":"reddit.com"', b'"subreddit":"\xff\xfe"'),   # bad UTF-8
+        base[:-1] + b',"ignored":"\xc0\x80"}',                                  # ... ignored field
+        base[:-1] + b',"ignored":"a\x00b"}', base.replace(b"reddit.com", b"red\x00dit"),
+        base[:-1] + b',"ignored":1e999}', base[:-1] + b',"score2":' + b"9" * 30 + b"}",
+        base[:-1] + b',"ignored":"lone \\ud83d"}',
+        base.replace(b'"body":', b'"body":"lone \\udc00 ok","b0":'),
+        b'{"id": ', b'{"a":', b'1}', b'{"id": "x", "link_id": "t3_a"',      # truncated / split
+        b'{"link_id": "t3_a", "parent_id": "t3_a", "body": "no id"}',
+        b'{"id": {"x": 1}, "link_id": "t3_a", "parent_id": "t3_a", "body": "b"}',
+        b'{"id": true, "link_id": "t3_a", "parent_id": "t3_a", "body": "b"}',
+        b'{"id": 12345, "link_id": 17, "parent_id": "t3_a", "body": "b"}',
+        b'{"id": "dup", "id": "dup2", "link_id": "t3_a", "parent_id": "t3_a", "body": "b"}',
+        b" " + base, base + b" ", base + b"\r",                              # JSON whitespace
+        b"\x0c" + base, base + b"x", b"{}", b"{ }",
+        base.replace(b"{", b"{\"body\": \"" + b"w" * 9000 + b"\", ", 1),      # line_too_long
+    ])
+
+
+def run(data: bytes, tmp_path, name: str, *, fast: bool, threads: int, chunk: int):
+    q = QuarantineWriter(tmp_path / f"{name}.jsonl", tmp_path / f"{name}-staging")
+    parser = BlockParser(COMMENT_SPEC, q, max_line_bytes=8192, fast=fast)
+    chunks = [(data[i:i + chunk], i) for i in range(0, len(data), chunk)]
+    rows = {}
+    n_lines = 0
+    for block, ahead in read_ahead(line_blocks(chunks, target=3000), parser, threads=threads):
+        n_lines += block.n_lines
+        table, numbers = parser.parse(block, ahead)
+        for number, row in zip(numbers.tolist(), table.to_pylist()):
+            assert number not in rows
+            rows[number] = row
+    q.close()
+    entries = {}
+    for raw in q.tmp.read_bytes().splitlines() if q.tmp.exists() else []:
+        entry = orjson.loads(raw)
+        assert entry["line"] not in entries
+        entries[entry["line"]] = (entry["reason"], entry.get("raw"), entry.get("raw_base64"))
+    assert len(rows) + parser.blank + len(entries) == n_lines
+    return rows, entries, (parser.blank, parser.repaired, dict(parser.nulled)), parser
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_block_path_equals_the_per_line_reference_for_every_line(tmp_path, seed):
+    rng = random.Random(seed)
+    lines = [line_of(rng, i) for i in range(1500)]
+    lines[0] = b"\xef\xbb\xbf" + orjson.dumps(good(rng, 99999))  # a BOM on the first record
+    data = b"\n".join(lines) + rng.choice([b"\n", b""])
+    chunk = rng.randrange(500, 5000)
+    ref = run(data, tmp_path, "ref", fast=False, threads=1, chunk=chunk)
+    fast = run(data, tmp_path, "fast", fast=True, threads=2, chunk=chunk)
+    assert fast[0] == ref[0]  # every row, with its line number
+    assert fast[1] == ref[1]  # every quarantine entry: line, reason, raw bytes
+    assert fast[2] == ref[2]  # blank, repaired, nulled
+    parser = fast[3]
+    assert parser.reference_lines < 0.4 * len(lines)  # the good and drifted lines stayed fast
+    rows, entries = ref[0], ref[1]
+    assert 1 in rows  # the BOM before the first record is dropped
+    reasons = {reason for reason, _, _ in entries.values()}
+    assert {"glued_records", "too_deep", "bad_json", "not_an_object", "bad_utf8", "nul_byte",
+            "line_too_long", "bad_field:id", "missing_field:id"} <= reasons
+    for number, line in enumerate(lines, 1):  # each class gets its verdict
+        if line == DEEP:
+            assert entries[number][0] == "too_deep"
+        elif line in (b"NaN", b"null"):
+            assert entries[number][0] == ("bad_json" if line == b"NaN" else "not_an_object")
+        elif line.startswith(b"\xef\xbb\xbf") and number > 1:
+            assert entries[number][0] == "bad_json"
+
+
+def test_any_thread_count_and_block_size_gives_the_same_result(tmp_path):
+    rng = random.Random(11)
+    data = b"\n".join(line_of(rng, i) for i in range(800)) + b"\n"
+    first = run(data, tmp_path, "a", fast=True, threads=1, chunk=700)
+    for threads, chunk in ((2, 3001), (5, 131)):
+        got = run(data, tmp_path, f"t{threads}", fast=True, threads=threads, chunk=chunk)
+        assert got[:3] == first[:3]
