@@ -103,3 +103,72 @@ def test_no_bad_lines_means_no_quarantine_file_and_a_stale_one_is_removed(rx, du
     rx.write_dump(path, [rx.comment("c1", "t3_a")])
     extract(path, out, force=True)
     assert not (out / "quarantine" / "RC_x.json.jsonl").exists()
+
+
+# --- issue 14: decode defects --------------------------------------------------------------------
+def test_a_deeply_nested_line_is_quarantined_and_loses_nothing_else(rx, dumps, tmp_path):
+    lines = rx.many_comments(99)
+    deep = b"[" * 1500 + b"]" * 1500  # in a field rdial ignores: stdlib json used to recurse
+    lines.insert(40, rx.comment("deep", "t3_a")[:-1] + b',"junk":' + deep + b"}")
+    lines.insert(70, b'{"id": "broken", ')
+    path = rx.write_dump(dumps / "RC_2005-12.zst", lines)
+    for _ in range(2):  # the same on a rerun
+        report = extract(path, tmp_path / "corpus", force=True)
+        stats = report.result("RC_2005-12.zst").stats
+        assert report.exit_code == 0
+        assert (stats["good"], stats["quarantined"]) == (99, {"bad_json": 1, "too_deep": 1})
+        assert stats["reference_lines"] == 2  # the two bad lines alone left the block path
+    q = quarantined(tmp_path / "corpus", "RC_2005-12.zst")
+    assert [(r["line"], r["reason"]) for r in q] == [(41, "too_deep"), (71, "bad_json")]
+    assert q[0]["raw"].encode() == lines[40]
+
+
+def test_a_glued_line_beside_a_blank_line_shifts_no_line_number(rx, dumps, tmp_path):
+    lines = rx.many_comments(1999)
+    lines[5] = b""
+    glued = lines[1500] + lines[1501]  # a lost newline: two objects on one line
+    lines[1500:1502] = [glued]
+    lines.append(rx.comment("last", "t3_z"))
+    path = rx.write_dump(dumps / "RC_2005-12.ndjson", lines)
+    stats = extract(path, tmp_path / "corpus").result("RC_2005-12.ndjson").stats
+    assert (stats["lines"], stats["good"], stats["blank"], stats["quarantined"]) == (
+        1999, 1997, 1, {"glued_records": 1})
+    q = quarantined(tmp_path / "corpus", "RC_2005-12.ndjson")
+    assert [(r["line"], r["reason"], r["raw"].encode()) for r in q] == [(1501, "glued_records", glued)]
+    table = rx.read_table(tmp_path / "corpus")
+    expected = {n: orjson.loads(l)["id"] for n, l in enumerate(lines, 1) if l and n != 1501}
+    assert dict(zip(table.column("line").to_pylist(), table.column("id").to_pylist())) == expected
+
+
+def test_one_verdict_for_null_nan_extreme_scores_and_a_bom(rx, dumps, tmp_path):
+    lines = [
+        b"\xef\xbb\xbf" + rx.comment("c1", "t3_a"),          # 1 BOM before the first record: kept
+        b"null",                                              # 2 not_an_object
+        rx.comment("c2", "t3_a", score=-2**63),               # 3 kept, score -2^63
+        rx.comment("c3", "t3_a", score=2**63),                # 4 kept, score nulled (out of int64)
+        b"NaN",                                               # 5 bad_json (NaN is not JSON)
+        rx.comment("c4", "t3_a")[:-1] + b',"x":NaN}',         # 6 bad_json
+        b"\xef\xbb\xbf" + rx.comment("c5", "t3_a"),           # 7 bad_json: a BOM inside the file
+    ]
+    path = rx.write_dump(dumps / "RC_odd.ndjson", lines)
+    stats = extract(path, tmp_path / "corpus").result("RC_odd.ndjson").stats
+    assert (stats["good"], stats["nulled"], stats["repaired_surrogates"]) == (3, {"score": 1}, 0)
+    q = quarantined(tmp_path / "corpus", "RC_odd.ndjson")
+    assert [(r["line"], r["reason"]) for r in q] == [
+        (2, "not_an_object"), (5, "bad_json"), (6, "bad_json"), (7, "bad_json")]
+    table = rx.read_table(tmp_path / "corpus")
+    assert table.select(["line", "id", "score"]).to_pylist() == [
+        {"line": 1, "id": "c1", "score": 2}, {"line": 3, "id": "c2", "score": -2**63},
+        {"line": 4, "id": "c3", "score": None}]
+
+
+def test_drifted_types_line_by_line_stay_on_the_block_path(rx, dumps, tmp_path):
+    lines = [rx.comment(f"c{i}", "t3_a", created_utc=[1134365188, "1134365189", 1134365190.5][i % 3],
+                        edited=[False, 1134369999, True][i % 3], stickied=[False, 1, "true"][i % 3])
+             for i in range(300)]
+    path = rx.write_dump(dumps / "RC_2015-02.zst", lines)
+    stats = extract(path, tmp_path / "corpus").result("RC_2015-02.zst").stats
+    assert (stats["good"], stats["reference_lines"], stats["slow_blocks"]) == (300, 0, 0)
+    table = rx.read_table(tmp_path / "corpus")
+    assert table.column("created_utc").to_pylist()[:4] == [1134365188, 1134365189, 1134365190, 1134365188]
+    assert table.column("stickied").to_pylist()[:3] == [False, True, True]
