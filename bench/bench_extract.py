@@ -4,6 +4,7 @@
     python bench/bench_extract.py --lines 500000       # smaller
     python bench/bench_extract.py --month 2019-10      # 2019-era lines (47 keys, ~1 KB)
     python bench/bench_extract.py --dump RC_2019-10.zst   # any real dump
+    python bench/bench_extract.py --no-drift           # skip the drifted twin
 
 All three read the same file in the same invocation, one after the other:
   zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
@@ -11,13 +12,17 @@ All three read the same file in the same invocation, one after the other:
              split on "\\n", stdlib json.loads per line, nothing written
   rdial      `python -m rdial.extract.cli DUMP --out TMP` (1024 buckets, Parquet written), wall
              time of the whole command including interpreter start-up, and its peak RSS
+  drift      the same dump with created_utc int/string mixed line by line and `edited`
+             false/int/true mixed (Pushshift's own months drift like this), rdial again: its
+             lines/s beside the uniform dump's (target: within 10%)
 Targets (issue 2): rdial >= 3.5x baseline lines/s, >= 0.45x zstd lines/s, peak RSS < 2.5 GiB.
 The machine is shared: the load average is printed before and after; rerun when it is high.
 
 Then the floor: the CPU per line of the four steps no extract into bucketed Parquet can skip,
 each timed alone in one thread on the first --floor-lines lines with the fastest tool among the
 project's dependencies (decompression: `zstd -dc`'s own CPU; JSON -> columns: `pyarrow.json` or
-`polars.read_ndjson`, whichever is faster, only rdial's fields; grouping rows by bucket: one
+`polars.read_ndjson` or msgspec (`decode_lines` into a Struct of rdial's fields, then one
+Arrow array a field, as rdial does), whichever is fastest, only rdial's fields; grouping rows by bucket: one
 Arrow gather; encoding: ONE Parquet file with zstd, no per-bucket cost). Their sum, spread
 perfectly over every core with no other cost, is the best lines/s these libraries allow here;
 it is printed against the targets.
@@ -49,6 +54,34 @@ def synth_dump(workdir: Path, lines: int, month: str) -> Path:
         subprocess.run([sys.executable, "-m", "rdial", "synth", "--out", str(out), "--comments",
                         str(lines), "--months", month], check=True, cwd=ROOT)
     return dump
+
+
+def drifted_dump(dump: Path) -> Path:
+    """The same lines with created_utc a string on every other line and `edited` false, an int
+    and true in turn, as real months drift (RC_2015-02: both; `edited`: 450 of 490 months);
+    cached beside the dump."""
+    import re
+
+    out = dump.parent / f"drift-{dump.name}"
+    if out.exists():
+        return out
+    print(f"writing the drifted twin {out} ...", flush=True)
+    created = re.compile(rb'"created_utc":(\d+)')
+    edited = re.compile(rb'"edited":false')
+    flips = [b'"edited":false', b'"edited":1500000000', b'"edited":true']
+    tmp = out.with_suffix(".tmp")
+    dec = subprocess.Popen(["zstd", "-dc", "--long=31", str(dump)], stdout=subprocess.PIPE)
+    enc = subprocess.Popen(["zstd", "-q", "-3", "--long=31", "-T2", "-o", str(tmp), "-f"],
+                           stdin=subprocess.PIPE)
+    for i, line in enumerate(dec.stdout):
+        if i % 2:
+            line = created.sub(rb'"created_utc":"\1"', line, count=1)
+        enc.stdin.write(edited.sub(flips[i % 3], line, count=1))
+    enc.stdin.close()
+    if dec.wait() or enc.wait():
+        raise SystemExit("zstd failed writing the drifted dump")
+    tmp.rename(out)
+    return out
 
 
 # --- the baseline, as the PushshiftDumps scripts (Watchful1/PushshiftDumps) read dumps ---------
@@ -178,6 +211,20 @@ def floor_us_per_line(dump: Path, lines: int) -> dict[str, float]:
             lambda: [pl.read_ndjson(io.BytesIO(b), schema=schema) for b in blocks], time.process_time)
     except Exception:  # noqa: BLE001 - a type polars refuses: pyarrow's figure stands
         pass
+    from operator import attrgetter
+
+    import msgspec
+
+    from rdial.extract.decode import record_struct
+
+    decoder = msgspec.json.Decoder(record_struct(spec))
+    fields = [(f.type, f.name) for f in spec.read_schema]
+
+    def msgspec_columns(block):  # Structs -> one Arrow array a field (what rdial does)
+        records = decoder.decode_lines(block)
+        return [pa.array(list(map(attrgetter(name), records)), type=kind) for kind, name in fields]
+
+    result["parse_msgspec"], _ = best_of_two(lambda: [msgspec_columns(b) for b in blocks])
     table = pa.concat_tables(tables).combine_chunks()
     key = "link_id" if spec is COMMENT_SPEC else "id"
     order = pa.array(np.argsort(thread_buckets(table.column(key), 1024), kind="stable"))
@@ -194,6 +241,7 @@ def main() -> None:
                         help="month of the synthetic dump; its era sets the line schema")
     parser.add_argument("--dump", type=Path, help="benchmark this zst dump instead")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rdial-bench-extract")
+    parser.add_argument("--no-drift", action="store_true", help="skip the drifted twin of the dump")
     parser.add_argument("--floor-lines", type=int, default=400_000,
                         help="lines timed for the floor (0: skip it)")
     args = parser.parse_args()
@@ -223,6 +271,15 @@ def main() -> None:
           f"CPU per line {base_cpu / rdial_cpu:.2f}x less")
     print(f"rdial / zstd -dc: {vs_zstd:.2f}x lines/s (target >= 0.45x)")
     print(f"rdial peak RSS: {rss / 2**30:.2f} GiB (target < 2.5 GiB)")
+    if not args.no_drift:
+        drift = drifted_dump(dump)
+        drift_s, drift_cpu, drift_rss, drift_stats = rdial_extract(drift, args.workdir / "corpus-drift")
+        assert drift_stats["good"] == stats["good"], (drift_stats["good"], stats["good"])
+        print(f"rdial on the drifted twin (created_utc int/string, edited false/int/true, line by "
+              f"line): {drift_s:.2f} s, {lines / drift_s:,.0f} lines/s, {1e6 * drift_cpu / lines:.2f} "
+              f"CPU us/line, {drift_stats['reference_lines']:,} lines judged one by one; "
+              f"{drift_s / rdial_s - 1:+.1%} time against the uniform dump (target within 10%), "
+              f"peak RSS {drift_rss / 2**30:.2f} GiB")
     print(f"load average after: {os.getloadavg()[0]:.2f} (shared machine: figures vary with it)")
     if args.floor_lines:
         print_floor(floor_us_per_line(dump, args.floor_lines), 1e6 * zstd_cpu / lines,

@@ -2,13 +2,14 @@
 
     python -c "from rdial.extract.decode import BlockDecoder; help(BlockDecoder.decode)"
 
-Every block is decoded by `msgspec.json.Decoder(Record).decode_lines`, where `Record` is a Struct
-of only the fields of `TableSpec.read_schema` (all other keys are skipped in C), each typed as
-the union of what the eras write (`created_utc: int | float | str | None`, `stickied: bool |
-int | str | None`, ...): a drifted type costs nothing. Columns are built from the Structs;
-a column whose values are not all of the canonical type (a string `created_utc`, an int `id`)
-is converted vectorised where Arrow's conversion equals the per-line rule, else value by value
-with the per-line rule itself (`normalize.coerce_record`'s converters). Then
+Every block is decoded by `msgspec.json.Decoder(Record, strict=False).decode_lines`, where
+`Record` is a Struct of only the fields of `TableSpec.read_schema` (all other keys are skipped
+in C) in their canonical types. msgspec's lax mode converts, in C, the drift the eras write
+(`created_utc` "1251763200" or 1706745600.0, `stickied` "false" or 0, "null" as a string) by
+the same rule as the per-line converters (`normalize.coerce_record`), so drifted lines cost
+what uniform ones do; a value it will not convert (`"score": "lots"`, an int `id`) is a type
+error that sends only its line to the reference path. The Structs become one Arrow struct array
+(`astuple`), column by column only when a value does not fit (an int beyond int64). Then
 `normalize.normalize_table` applies the era rules.
 
 Exactness: msgspec's `decode_lines` reads whitespace-separated JSON values, so a row maps to a
@@ -32,6 +33,9 @@ from __future__ import annotations
 
 import json
 import re
+from operator import attrgetter
+
+from msgspec.structs import astuple
 from dataclasses import dataclass, field
 
 import msgspec
@@ -45,8 +49,7 @@ from rdial.extract.normalize import (BadField, FieldPlan, TableSpec, coerce_reco
 
 BOM = b"\xef\xbb\xbf"
 MAX_DEPTH = 1000  # deeper lines are `too_deep` (orjson crashes on ~100k levels, stdlib recurses)
-_UNIONS = {pa.string(): str | int | None, pa.int64(): int | float | str | None,
-           pa.bool_(): bool | int | str | None}
+_TYPES = {pa.string(): str | None, pa.int64(): int | None, pa.bool_(): bool | None}
 _BYTE = re.compile(r"\(byte (\d+)\)")
 _INDEX = re.compile(r"\$\[(\d+)\]")
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
@@ -55,10 +58,17 @@ _JSON_WS = b" \t\r\n"
 
 
 def record_struct(spec: TableSpec) -> type:
-    """A msgspec Struct of `spec.read_schema`'s fields, each the union rdial accepts."""
+    """A msgspec Struct of `spec.read_schema`'s fields in their canonical types. Decoded with
+    `strict=False`, msgspec itself converts what the eras write ("1251763200", 1706745600.0,
+    "false", 1, "null") where its rule equals rdial's; anything else is a type error that sends
+    only that line to the reference path."""
     return msgspec.defstruct(f"{spec.kind.title()}Record",
-                             [(f.name, _UNIONS[f.type], None) for f in spec.read_schema],
+                             [(f.name, _TYPES[f.type], None) for f in spec.read_schema],
                              gc=False)  # 10k Structs a block: not tracked by the collector
+
+
+def record_decoder(spec: TableSpec) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(record_struct(spec), strict=False)
 
 
 class LineRejected(ValueError):
@@ -180,9 +190,11 @@ class BlockDecoder:
         """`fast=False`: every line through the per-line reference (the tests' yardstick)."""
         self.spec, self.max_line_bytes, self.fast = spec, max_line_bytes, fast
         self.plan = field_plan(spec)  # once, not per record
-        self.decoder = msgspec.json.Decoder(record_struct(spec))
+        self.decoder = record_decoder(spec)
+        self.row_type = pa.struct(list(spec.read_schema))
         required = [p for p in self.plan if p.required]
-        self.column_order = required + [p for p in self.plan if not p.required]
+        self.column_order = [(p, attrgetter(p.name))
+                             for p in required + [p for p in self.plan if not p.required]]
 
     def decode(self, data: bytes, first_line: int, n_lines: int) -> BlockResult:
         """Rows, quarantine entries and counters of one block of whole lines. Thread-safe (no
@@ -263,7 +275,7 @@ class BlockDecoder:
             lo = int(starts[cand[i]])
             try:
                 recs = self.decoder.decode_lines(view[lo:int(ends[cand[j - 1]])])
-            except (msgspec.DecodeError, RecursionError) as exc:
+            except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError is a DecodeError
                 recs, guess = None, _error_line(exc, lo, starts, cand, i, j)
             else:
                 if len(recs) == j - i:
@@ -283,11 +295,16 @@ class BlockDecoder:
         """(read-schema table, their line indices, lines left to the reference path)."""
         if not len(records):
             return None, None, []
+        try:  # every value already has its canonical type: one conversion for the whole block
+            rows = pa.array(list(map(astuple, records)), type=self.row_type)
+            return pa.Table.from_struct_array(rows), rec_lines, []
+        except _ARROW_ERRORS:  # an int beyond int64: column by column, the odd values alone
+            pass
         columns, rerouted = {}, []
-        for plan in self.column_order:  # required fields first: they never count `nulled`
-            values = [getattr(r, plan.name) for r in records]
+        for plan, getter in self.column_order:  # required first: they never count `nulled`
+            values = list(map(getter, records))
             columns[plan.name] = _column(values, plan, nulled, rerouted)
-            if rerouted:  # a required value only the reference can judge (a 5,000-digit id)
+            if rerouted:  # a required value only the reference can judge
                 keep = np.ones(len(records), dtype=bool)
                 keep[rerouted] = False
                 gone = rec_lines[~keep].tolist()
@@ -378,23 +395,9 @@ def _error_line(exc, lo, starts, cand, i, j):
 
 
 def _column(values: list, plan, nulled: dict, rerouted: list) -> pa.Array:
-    """One column in its canonical type, equal to converting each value with `plan.convert`.
-    Arrow converts whole columns whose values need no judgement; the rest value by value."""
-    target = plan.type
+    """One column in its canonical type, equal to converting each value with `plan.convert`."""
     try:
-        arr = pa.array(values)  # inferred: the values' own type
-        kind = arr.type
-        if kind == target:
-            return arr
-        if kind == pa.null():
-            return pa.nulls(len(values), target)
-        if target == pa.int64():
-            if kind == pa.string():  # "1134365188": Arrow takes [+-]digits, as int() does
-                return pc.cast(arr, target)
-            if kind == pa.float64() and arr.null_count < len(arr):
-                biggest = pc.max(pc.abs(arr)).as_py()
-                if biggest is not None and biggest < 2**53 and pc.all(pc.is_finite(arr)).as_py() is not False:
-                    return pc.cast(pc.floor(arr), target)
+        return pa.array(values, type=plan.type)
     except _ARROW_ERRORS:
         pass
     out = []
@@ -408,4 +411,4 @@ def _column(values: list, plan, nulled: dict, rerouted: list) -> pa.Array:
             else:
                 nulled[plan.name] = nulled.get(plan.name, 0) + 1
             out.append(None)
-    return pa.array(out, type=target)
+    return pa.array(out, type=plan.type)

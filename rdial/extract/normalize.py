@@ -123,7 +123,7 @@ def _as_int(value):
         return math.floor(value) if math.isfinite(value) and abs(value) < 2**62 else _bad()
     if isinstance(value, str):
         text = value.strip()
-        if text == "":
+        if text == "" or value.lower() == "null":  # "null": a null written as a string
             return None
         try:
             return _as_int(int(text))
@@ -140,6 +140,8 @@ def _as_bool(value):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
+    if isinstance(value, str) and value.lower() == "null":  # a null written as a string
+        return None
     if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
         text = value.strip().lower()
         return None if text == "" else text in ("true", "1")

@@ -4,6 +4,7 @@ across block borders) the same row or the same quarantine entry; and the verdict
 
 from __future__ import annotations
 
+import json
 import random
 
 import orjson
@@ -18,32 +19,46 @@ DEEP = b'{"id": "deep", "link_id": "t3_a", "parent_id": "t3_a", "body": "x", "ju
     b"[" * 1500 + b"]" * 1500 + b"}"
 
 
-def good(rng: random.Random, i: int) -> dict:
+def good(rng: random.Random, i: int, odd: bool = False) -> dict:
+    """A comment with the type drift real months have; `odd`: values only the per-line rules
+    can judge (a string that is not a number, an int beyond int64, a non-integral time, ...)."""
     created = 1134365188 + i
-    return {
+    record = {
         "id": rng.choice([f"c{i:x}", f"t1_c{i:x}"]), "link_id": rng.choice(["t3_a1", "a1", "t3_b2"]),
         "parent_id": rng.choice(["t3_a1", "a1", f"t1_c{max(i - 1, 0):x}", f"c{i + 7:x}"]),
         "body": rng.choice(["hi", "caf\u00e9", "\U0001f600 x", "a\nb", "tab\there", ""]),
-        "author": rng.choice(["someone", "[deleted]", None]),
+        "author": rng.choice(["someone", "[deleted]", None, "null"]),
         "subreddit": "reddit.com",
-        "created_utc": rng.choice([created, str(created), float(created), created + 0.5,
-                                   f"{created}.0", "1.134365188e9"]),
-        "score": rng.choice([2, -5, "3", 4.0, None, "lots", True, 2**63 - 1, -2**63, 2**63, 1e300,
-                                 float(2**62), 2**60 + 1, " 7", "+8", "1_000"]),
+        "created_utc": rng.choice([created, str(created), float(created), f"{created}.0", "1.134365188e9"]),
+        "score": rng.choice([2, -5, "3", 4.0, None, 2**63 - 1, -2**63, "null", "NULL"]),
         "edited": rng.choice([False, True, 1134369999, 1134369999.5, "false"]),
-        "stickied": rng.choice([False, True, 0, 1, "true", "false", "", "yes", None]),
-        "distinguished": rng.choice([None, "moderator", 7]),
+        "stickied": rng.choice([False, True, 0, 1, "true", "false", "True", None, "Null"]),
+        "distinguished": rng.choice([None, "moderator"]),
         "retrieved_on": rng.choice([1473738411, "1473738411", None]),
         "gilded": rng.choice([0, {"x": [1, 2]}, "one"]),
     }
+    if odd:
+        field, value = rng.choice([
+            ("score", "lots"), ("score", True), ("score", 2**63), ("score", 1e300),
+            ("score", float(2**62)), ("score", 2**60 + 1.5), ("score", " 7"), ("score", "+8"),
+            ("score", "1_000"), ("score", ""), ("score", "01"), ("score", "1e400"),
+            ("created_utc", created + 0.5), ("created_utc", "1134365188.5"), ("created_utc", 1e16),
+            ("stickied", "yes"), ("stickied", ""), ("stickied", 2), ("stickied", 1.0),
+            ("stickied", " true"), ("distinguished", 7), ("distinguished", 1.5), ("id", 12345),
+            ("link_id", 17), ("author", True), ("retrieved_on", [1]), ("id", 10**30)])
+        record[field] = value
+    return record
 
 
-def line_of(rng: random.Random, i: int) -> bytes:
-    base = orjson.dumps(good(rng, i))
+def line_of(rng: random.Random, i: int) -> tuple[str, bytes]:
+    """("plain", a line with realistic drift) 65% of the time, else ("odd", any other class)."""
     kind = rng.random()
-    if kind < 0.70:
-        return base
-    return rng.choice([
+    if kind < 0.65:
+        return "plain", orjson.dumps(good(rng, i))
+    if kind < 0.75:
+        return "odd", json.dumps(good(rng, i, odd=True)).encode()  # ints beyond 64 bits too
+    base = orjson.dumps(good(rng, i))
+    return "odd", rng.choice([
         b"", b"   ", b"\r", b" \t ",                                    # blank
         base + orjson.dumps(good(rng, i + 1)),                          # glued: a lost newline
         base + b" " + orjson.dumps(good(rng, i + 1)),
@@ -96,7 +111,8 @@ def run(data: bytes, tmp_path, name: str, *, fast: bool, threads: int, chunk: in
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_block_path_equals_the_per_line_reference_for_every_line(tmp_path, seed):
     rng = random.Random(seed)
-    lines = [line_of(rng, i) for i in range(1500)]
+    kinds, lines = zip(*(line_of(rng, i) for i in range(1500)))
+    lines = list(lines)
     lines[0] = b"\xef\xbb\xbf" + orjson.dumps(good(rng, 99999))  # a BOM on the first record
     data = b"\n".join(lines) + rng.choice([b"\n", b""])
     chunk = rng.randrange(500, 5000)
@@ -106,7 +122,8 @@ def test_block_path_equals_the_per_line_reference_for_every_line(tmp_path, seed)
     assert fast[1] == ref[1]  # every quarantine entry: line, reason, raw bytes
     assert fast[2] == ref[2]  # blank, repaired, nulled
     parser = fast[3]
-    assert parser.reference_lines < 0.4 * len(lines)  # the good and drifted lines stayed fast
+    # every line with realistic drift stayed on the block path; only the odd ones left it
+    assert parser.reference_lines <= kinds.count("odd") < 0.4 * len(lines)
     rows, entries = ref[0], ref[1]
     assert 1 in rows  # the BOM before the first record is dropped
     reasons = {reason for reason, _, _ in entries.values()}
@@ -123,7 +140,7 @@ def test_block_path_equals_the_per_line_reference_for_every_line(tmp_path, seed)
 
 def test_any_thread_count_and_block_size_gives_the_same_result(tmp_path):
     rng = random.Random(11)
-    data = b"\n".join(line_of(rng, i) for i in range(800)) + b"\n"
+    data = b"\n".join(line_of(rng, i)[1] for i in range(800)) + b"\n"
     first = run(data, tmp_path, "a", fast=True, threads=1, chunk=700)
     for threads, chunk in ((2, 3001), (5, 131)):
         got = run(data, tmp_path, f"t{threads}", fast=True, threads=threads, chunk=chunk)

@@ -163,7 +163,7 @@ def test_one_verdict_for_null_nan_extreme_scores_and_a_bom(rx, dumps, tmp_path):
 
 
 def test_drifted_types_line_by_line_stay_on_the_block_path(rx, dumps, tmp_path):
-    lines = [rx.comment(f"c{i}", "t3_a", created_utc=[1134365188, "1134365189", 1134365190.5][i % 3],
+    lines = [rx.comment(f"c{i}", "t3_a", created_utc=[1134365188, "1134365189", 1134365190.0][i % 3],
                         edited=[False, 1134369999, True][i % 3], stickied=[False, 1, "true"][i % 3])
              for i in range(300)]
     path = rx.write_dump(dumps / "RC_2015-02.zst", lines)
