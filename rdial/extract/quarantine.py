@@ -9,8 +9,9 @@ One JSON object a line, in input order:
 `raw_base64` holds its bytes. Nothing is lost: every line of an input is either a row of a
 table, a blank line (counted in the stats), or here.
 
-Reasons: line_too_long, nul_byte, bad_utf8, bad_json, not_an_object, bad_field:<f>,
-missing_field:<f>, truncated (the partial last line before damage in a compressed file).
+Reasons: line_too_long, nul_byte, bad_utf8, too_deep, glued_records, bad_json, not_an_object,
+bad_field:<f>, missing_field:<f>, truncated (the partial last line before damage in a
+compressed file); rdial/extract/parse.py says what each means.
 The file is written under a temporary name and published with the input's other outputs; an
 input without bad lines has no quarantine file.
 """
