@@ -42,7 +42,6 @@ import msgspec
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from rdial.extract.normalize import (BadField, FieldPlan, TableSpec, coerce_record, field_plan,
                                      normalize_table, repair_surrogates, rows_to_table)
@@ -54,7 +53,6 @@ _BYTE = re.compile(r"\(byte (\d+)\)")
 _INDEX = re.compile(r"\$\[(\d+)\]")
 _STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
-_JSON_WS = b" \t\r\n"
 
 
 def record_struct(spec: TableSpec) -> type:
@@ -127,7 +125,7 @@ def loads_reference(line: bytes):
             raise LineRejected("glued_records", f"a second JSON value starts at character {end} "
                                                 "(a lost newline)")
     except RecursionError:
-        raise LineRejected("too_deep", f"nested deeper than this parser allows") from None
+        raise LineRejected("too_deep", "nested deeper than this parser allows") from None
     except LineRejected:
         raise
     except ValueError:
