@@ -25,7 +25,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdial.errors import ConfigError, RdialError
+from rdial.errors import ConfigError, CorpusLockedError, RdialError
 from rdial.publish import atomic_write_json, explain_os_error
 
 METADATA = "corpus.json"
@@ -95,7 +95,7 @@ class Corpus:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
-                raise RdialError(f"{self.root} is in use by {holder}; wait for it to finish "
+                raise CorpusLockedError(f"{self.root} is in use by {holder}; wait for it to finish "
                                  f"(a killed run releases it at once)") from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"`rdial {stage}` (pid {os.getpid()})".encode(), 0)

@@ -90,7 +90,7 @@ def run_demo(cfg: DemoConfig) -> int:
 
     _say(f"== 4/6 filter: preset {cfg.preset} -> {corpus / 'shards'}")
     filt = run_filter(FilterConfig(corpus=corpus, preset=cfg.preset, workers=cfg.workers))
-    _say(filt.table() + ("\nfilter: shards up to date" if filt.up_to_date else ""))
+    _say(filt.summary())
     codes.append(filt.exit_code)
     if max(codes):
         _say("demo: a stage failed; see the messages above")

@@ -24,3 +24,7 @@ class LockedError(RdialError):
     """Another run holds the corpus or run directory: try again later (EX_TEMPFAIL)."""
 
     exit_code = 75
+
+
+class CorpusLockedError(LockedError):
+    """The corpus is held by another run (rdial.corpus.Corpus.lock): exit status 75."""

@@ -88,6 +88,13 @@ class Progress:
         self.stream.write(message.rstrip("\n") + "\n")
         self.stream.flush()
 
+    @staticmethod
+    def message(text: str, stream=None) -> None:
+        """A log line outside any progress line (stderr by default)."""
+        stream = stream or sys.stderr
+        stream.write(text.rstrip("\n") + "\n")
+        stream.flush()
+
     def close(self) -> None:
         if self.enabled:
             self._emit(time.monotonic(), final=True)

@@ -24,8 +24,9 @@ Writes (in CORPUS):
   _ledger/build/                per bucket: input fingerprints; a rerun rebuilds only buckets
                                 whose inputs or settings changed, to the same bytes
 
-Exit status: 0 all buckets built; 1 some bucket failed (named on stderr, retried next run);
-2 bad flags or not a corpus; 130 interrupted (rerun to finish).
+Exit status: 0 all buckets built or up to date; 1 some bucket failed (named on stderr, retried
+next run), or the corpus holds no comments; 2 bad flags or not a corpus; 75 the corpus is in use
+by another run; 130 interrupted (rerun to finish).
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ HELP = "comment trees -> dialogue chains (one Parquet file per bucket)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, BuildConfig)
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="show progress (a live line on a terminal, a log line every 30 s "
+                             "otherwise)")
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(BuildConfig, args)
-    report = run_build(cfg)
-    print(report.summary(), file=sys.stderr if report.failed else sys.stdout)
-    if report.buckets == 0:
-        print(f"build: {cfg.corpus} holds no comments yet; run `rdial extract RC_... --out "
-              f"{cfg.corpus}` first", file=sys.stderr)
+    report = run_build(cfg, progress=args.progress)
+    print(report.summary(), file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code

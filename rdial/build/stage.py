@@ -13,9 +13,12 @@ What a run does:
   3. run the tasks (largest first) on the local pool or Ray; each task reads its bucket, builds
      its chains (bucket.py), publishes the Parquet file atomically, then records the ledger
   4. CORPUS/stats/build.json: totals over every bucket's ledger stats, and this run's counts
+The lock, the ledger skip, progress, stats and the exit status are the stage scaffold's
+(rdial/stage.py); this module supplies the plan, the task and the summary.
 
 A failed bucket keeps its previous chains file and ledger entry (so it is retried next run) and
-makes the exit status 1; the other buckets finish.
+makes the exit status 1; the other buckets finish. A corpus without comments is exit status 1
+(nothing to work on).
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +40,11 @@ from rdial.build.preset_hook import (CommentRuleHook, PresetSpec, build_defaults
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError
-from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
+from rdial.executor import default_workers
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
-from rdial.publish import atomic_path, atomic_write_json, sweep_temporaries
+from rdial.publish import atomic_path, sweep_temporaries
+from rdial.stage import Stage, StageReport, TaskResult, run_stage
 
 STAGE = "build"
 # Bump when the chains written for the same inputs and settings change: forces a rebuild.
@@ -155,75 +158,92 @@ class BucketTask:
         return f"bucket={self.bucket:05d}"
 
 
-@dataclass
-class BuildReport:
-    corpus: Path
-    buckets: int = 0              # buckets holding comments
-    built: int = 0
-    skipped: int = 0              # up to date in the ledger
-    removed: int = 0              # stale chains files of buckets without comments
-    failed: list[tuple[int, str]] = field(default_factory=list)
-    totals: dict = field(default_factory=dict)
-    seconds: float = 0.0
+class BuildStage(Stage):
+    """`rdial build` as the stage scaffold runs it: one task per bucket holding comments."""
 
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+    name = STAGE
+    unit = "buckets"
 
-    def summary(self) -> str:
-        t = self.totals
-        lines = [f"build: {self.buckets} buckets ({self.built} built, {self.skipped} up to date, "
-                 f"{len(self.failed)} failed, {self.removed} stale removed) in {self.seconds:.1f}s",
-                 f"build: {t.get('comments', 0):,} comments ({t.get('duplicates', 0):,} duplicate "
-                 f"records dropped), {t.get('usable', 0):,} usable -> {t.get('chains', 0):,} "
-                 f"chains, {t.get('turns', 0):,} turns"]
-        lines += [f"build: bucket {b:05d} failed: {msg}" for b, msg in self.failed]
-        return "\n".join(lines)
+    def __init__(self, cfg: BuildConfig, *, progress: bool = True):
+        self.spec = cfg.preset_spec
+        self.settings = load_settings(self.spec) if self.spec.active else None
+        self.cfg = cfg.resolved(build_defaults(self.settings))
+        self.keys: KeyIndex | None = None
+        self.workers, self.executor, self.force = cfg.workers, cfg.executor, cfg.force
+        self.progress = progress
+        self.buckets: list[int] = []
+        self.removed = 0
 
+    def sweep(self, corpus: Corpus) -> None:
+        sweep_temporaries(corpus.chains_dir)
 
-def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
-    start = time.monotonic()
-    corpus = Corpus.open(cfg.corpus)
-    with corpus.lock(STAGE):
-        start_backend(cfg.executor, workers=cfg.workers)
-        return _build(corpus, cfg, progress, start)
+    def plan(self, corpus: Corpus) -> list[BucketTask]:
+        ledger = Ledger(corpus.root, STAGE)
+        self.buckets = corpus.nonempty_buckets("comments")
+        self.removed = remove_stale(corpus, ledger, set(self.buckets))
+        self.keys = keys_hook.prepare(corpus, self.cfg, self.settings,
+                                      log=print if self.progress and not self.quiet else None)
+        settings_hash = build_settings_hash(self.cfg, self.spec, self.settings, self.keys)
+        return plan_tasks(corpus, self.buckets, self.cfg, settings_hash, self.keys)
 
+    def save_config(self, corpus: Corpus) -> None:
+        save_config(self.cfg, corpus.root / "config" / f"{STAGE}.json")
 
-def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> BuildReport:
-    spec = cfg.preset_spec
-    settings = load_settings(spec) if spec.active else None
-    cfg = cfg.resolved(build_defaults(settings))
-    keys = keys_hook.prepare(corpus, cfg, settings, log=print if progress else None)
-    save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
-    settings_hash = build_settings_hash(cfg, spec, settings, keys)
+    def up_to_date(self, corpus: Corpus, task: BucketTask, entry: dict) -> bool:
+        return corpus.chains_file(task.bucket).exists()
 
-    ledger = Ledger(corpus.root, STAGE)
-    sweep_temporaries(corpus.chains_dir)
-    buckets = corpus.nonempty_buckets("comments")
-    report = BuildReport(corpus=corpus.root, buckets=len(buckets))
-    report.removed = remove_stale(corpus, ledger, set(buckets))
-    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings_hash, keys)
-    report.skipped = len(buckets) - len(tasks)
+    @staticmethod
+    def task(task: BucketTask) -> dict:
+        return build_bucket(task)
 
-    meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress and bool(tasks))
-
-    def on_result(task: BucketTask, result) -> None:
-        if isinstance(result, TaskFailure):
-            report.failed.append((task.bucket, result.message))
+    def on_result(self, meter: Progress, task: BucketTask, result: TaskResult) -> None:
+        if result.failed:
             meter.write(f"build: bucket {task.bucket:05d} failed: {result.message}")
             meter.update(1)
         else:
-            report.built += 1
-            meter.update(1, comments=result.get("records", 0), chains=result.get("chains", 0))
+            meter.update(1, comments=result.stats.get("records", 0),
+                         chains=result.stats.get("chains", 0))
 
-    run_tasks(build_bucket, tasks, workers=cfg.workers, backend=cfg.executor, on_result=on_result)
-    meter.close()
-    report.failed.sort()
-    report.totals = total_stats(ledger, buckets)
-    keys_hook.add_coverage(report.totals, keys, buckets)
-    report.seconds = round(time.monotonic() - start, 3)
-    write_stats(corpus, report)
-    return report
+    def nothing_to_do(self, corpus: Corpus) -> str:
+        return (f"build: {corpus.root} holds no comments yet; run `rdial extract RC_... --out "
+                f"{corpus.root}` first")
+
+    def finish(self, corpus: Corpus, report: StageReport) -> dict:
+        report.removed = self.removed
+        report.totals = total_stats(Ledger(corpus.root, STAGE), self.buckets)
+        keys_hook.add_coverage(report.totals, self.keys, self.buckets)
+        failed = [{"bucket": _bucket_of(r.name), "error": r.message} for r in report.failed]
+        corpus.write_metadata({STAGE: {"chains": report.totals.get("chains", 0),
+                                       "buckets": len(self.buckets),
+                                       "failed_buckets": len(failed)}})
+        run = {"buckets": len(report.results), "built": len(report.done),
+               "skipped": len(report.skipped), "removed_stale": self.removed,
+               "seconds": report.seconds, "failed": failed}
+        return {"stage": STAGE, "run": run, "totals": report.totals}
+
+    def summary(self, report: StageReport) -> str:
+        t = report.totals
+        lines = [f"build: {len(report.results)} buckets ({len(report.done)} built, "
+                 f"{len(report.skipped)} up to date, {len(report.failed)} failed, "
+                 f"{report.removed} stale removed) in {report.seconds:.1f}s",
+                 f"build: {t.get('comments', 0):,} comments ({t.get('duplicates', 0):,} duplicate "
+                 f"records dropped), {t.get('usable', 0):,} usable -> {t.get('chains', 0):,} "
+                 f"chains, {t.get('turns', 0):,} turns"]
+        lines += [f"build: bucket {_bucket_of(r.name):05d} failed: {r.message}" for r in report.failed]
+        return "\n".join(lines + report.problems)
+
+
+BuildReport = StageReport
+
+
+def _bucket_of(key: str) -> int:
+    return int(key.split("=", 1)[1])
+
+
+def run_build(cfg: BuildConfig, *, progress: bool = True, locked: bool = False) -> StageReport:
+    """Build the chains of every bucket of `cfg.corpus`; see the module docstring."""
+    corpus = Corpus.open(cfg.corpus)
+    return run_stage(BuildStage(cfg, progress=progress), corpus, locked=locked)
 
 
 def build_settings_hash(cfg: BuildConfig, spec: PresetSpec, settings, keys=None) -> str:
@@ -236,21 +256,20 @@ def build_settings_hash(cfg: BuildConfig, spec: PresetSpec, settings, keys=None)
     return hashlib.blake2b(json.dumps(semantics, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
-def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildConfig,
+def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig,
                settings_hash: str, keys: KeyIndex | None = None) -> list[BucketTask]:
+    """One task per bucket, largest first; the scaffold skips those the ledger has done."""
     tasks = []
     for bucket in buckets:
         comment_files, submission_files = bucket_inputs(corpus, bucket)
         files = comment_files + submission_files
         parts = {str(p.relative_to(corpus.root)): file_fingerprint(p) for p in files}
         parts["build-settings"] = settings_hash
-        task = BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
-                          submission_files=tuple(submission_files), options=cfg.chain_options(),
-                          preset=cfg.preset_spec, fingerprint=combine_fingerprints(parts),
-                          size=sum(p.stat().st_size for p in files), keys=keys)
-        up_to_date = ledger.is_done(task.key, task.fingerprint) and corpus.chains_file(bucket).exists()
-        if cfg.force or not up_to_date:
-            tasks.append(task)
+        tasks.append(BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
+                                submission_files=tuple(submission_files),
+                                options=cfg.chain_options(), preset=cfg.preset_spec,
+                                fingerprint=combine_fingerprints(parts),
+                                size=sum(p.stat().st_size for p in files), keys=keys))
     return sorted(tasks, key=lambda t: (-t.size, t.bucket))
 
 
@@ -313,14 +332,3 @@ def total_stats(ledger: Ledger, buckets: list[int]) -> dict:
         if entry is not None:
             merge_stats(totals, entry.get("stats", {}))
     return totals
-
-
-def write_stats(corpus: Corpus, report: BuildReport) -> None:
-    run = {"buckets": report.buckets, "built": report.built, "skipped": report.skipped,
-           "removed_stale": report.removed, "seconds": report.seconds,
-           "failed": [{"bucket": b, "error": msg} for b, msg in report.failed]}
-    doc = {"stage": STAGE, "run": run, "totals": report.totals}
-    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", doc)
-    corpus.write_metadata({STAGE: {"chains": report.totals.get("chains", 0),
-                                   "buckets": report.buckets,
-                                   "failed_buckets": len(report.failed)}})

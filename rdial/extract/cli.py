@@ -21,10 +21,12 @@ Writes, in CORPUS:
 A rerun skips inputs finished and unchanged (--force redoes them); a killed run, rerun, ends
 with exactly the output of an uninterrupted one.
 
-Exit status: 0 all inputs extracted; 1 some input was damaged (its lines before the damage are
-kept; the message names the file and the compressed byte offset); 2 usage error, missing or
-unknown input, unwritable output (nothing of the affected input is published); 130 interrupted
-(Ctrl-C or SIGTERM).
+Exit status: 0 all inputs extracted (or up to date); 1 some input was damaged (its lines before
+the damage are kept; the message names the file and the compressed byte offset), a file named
+here is not a readable dump, or an input gave no good line (every line quarantined), each named
+in the summary and in stats/extract.json, the other inputs extracted; 2 usage error, missing
+input, unwritable output (nothing of the affected input is published); 75 the corpus is in use
+by another run; 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -53,26 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rdial.extract.cli ...`: this command alone, without loading the others."""
-    import sys
+    """`python -m rdial.extract.cli ...`: this command alone (rdial.cli imports only it)."""
+    from rdial.cli import run_command
 
-    from rdial.errors import RdialError
-
-    parser = argparse.ArgumentParser(prog="rdial extract", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    from rdial.executor import interrupt_on_sigterm
-
-    interrupt_on_sigterm()
-    try:
-        return run(args)
-    except RdialError as exc:
-        print(f"rdial: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rdial: interrupted", file=sys.stderr)
-        return 130
+    return run_command("extract", argv)
 
 
 if __name__ == "__main__":

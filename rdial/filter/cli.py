@@ -25,8 +25,10 @@ Writes (in CORPUS):
   shards/{train,valid,test}/part-NNNNN.parquet   kept chains (schema rdial.schema.SHARDS):
                  the chain columns with normalised turn_texts and turn_weights (float32 1.0/0.0;
                  0.0 = a turn with a blocked word, kept as context without loss)
-  shards/stats.json    chains in, out, dropped per reason, per split (also printed as a table)
-  shards/config.json   the resolved config and filter settings (also config/filter.json)
+  shards/_stats.json   chains in, out, dropped per reason, per split (also printed as a table)
+  shards/_config.json  the resolved config and filter settings (also config/filter.json)
+                 (side files start with "_" so that pq.read_table("corpus/shards"), polars,
+                 duckdb and HF datasets read the folder whole and skip them)
   rejects/part-NNNNN.parquet    with --keep-rejects: dropped chains with `reason` and `split`
 The split is a hash of link_id: a thread never straddles two splits, every run splits alike.
 shards/ is replaced as a whole at the end: a killed run leaves the previous shards intact.
@@ -34,8 +36,9 @@ A rerun on the same chains with the same settings does nothing (the ledger in
 CORPUS/_ledger/filter); after `rdial build` changed any bucket, the shards are recomputed as a
 whole (blandness and duplicates are corpus-wide). --force recomputes them anyway.
 
-Exit status: 0 done; 1 done but some bucket failed (named on stderr; its chains are missing);
-2 bad flags, bad TOML or no chains; 130 interrupted.
+Exit status: 0 done or up to date; 1 done but some bucket failed (named on stderr; its chains
+are missing), or the corpus has no chains yet; 2 bad flags or bad TOML; 75 the corpus is in use
+by another run; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -54,13 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(FilterConfig, args)
-    report = run_filter(cfg)
-    if report.up_to_date:
-        print(f"filter: shards up to date (same chains and settings as the last run; --force "
-              f"recomputes them): {report.stats['chains_out']} chains in {report.shards_dir}")
-        return 0
-    print(f"filter: preset {report.stats['preset']}, {report.stats['chains_out']} of "
-          f"{report.stats['chains_in']} chains kept -> {report.shards_dir}")
-    print(report.table(), file=sys.stdout)
+    report = run_filter(config_from_args(FilterConfig, args))
+    print(report.summary(), file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code

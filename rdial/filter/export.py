@@ -99,8 +99,11 @@ def tsv_lines(shard: pl.DataFrame, weights: bool = True) -> pl.Series:
 
 
 def tsv_weights(corpus: Corpus) -> bool:
-    """The filter settings' tsv_weights (shards/config.json); True when not recorded."""
-    path = corpus.shards_dir / "config.json"
+    """The filter settings' tsv_weights (CORPUS/config/filter.json, written with the shards; older
+    corpora: shards/config.json); True when not recorded."""
+    path = corpus.root / "config" / "filter.json"
+    if not path.is_file():
+        path = corpus.shards_dir / "config.json"
     if not path.is_file():
         return True
     return bool(json.loads(path.read_text()).get("settings", {}).get("tsv_weights", True))

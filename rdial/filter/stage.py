@@ -34,7 +34,7 @@ from rdial import schema
 from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
-from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
+from rdial.executor import TaskFailure, default_workers
 from rdial.filter import blandness, discard_keys, duplicates
 from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.memory import peak_mb, reset_peak
@@ -46,8 +46,12 @@ from rdial.filter.splits import split_column
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
+from rdial.stage import Stage, StageContext, StageReport, TaskResult, run_stage
 
 STAGE = "filter"
+# Side files of shards/ start with "_", so readers of the folder (pyarrow, polars, duckdb, HF
+# datasets) skip them: `pq.read_table("corpus/shards")` reads the chains only.
+SHARDS_STATS, SHARDS_CONFIG = "_stats.json", "_config.json"
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 
 
@@ -92,35 +96,24 @@ class FilterConfig:
         require(self.workers >= 1, "--workers", "must be at least 1")
 
 
-@dataclass
-class FilterReport:
-    stats: dict
-    failures: list[TaskFailure]
-    shards_dir: Path
-    up_to_date: bool = False      # the ledger said the published shards already match
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.failures else 0
-
-    def table(self) -> str:
-        """Chains in/out and drops per reason, per split, as a plain text table."""
-        splits = list(schema.SPLITS)
-        rows = [["", *splits, "total"],
-                ["chains in", *(str(self.stats["splits"][s]["in"]) for s in splits), str(self.stats["chains_in"])]]
-        for reason, total in sorted(self.stats["dropped"].items(), key=lambda kv: -kv[1]):
-            rows.append([f"  {reason}", *(str(self.stats["splits"][s]["dropped"].get(reason, 0))
-                                          for s in splits), str(total)])
-        rows.append(["chains out", *(str(self.stats["splits"][s]["out"]) for s in splits),
-                     str(self.stats["chains_out"])])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
-                           for i, c in enumerate(r)) for r in rows]
-        if self.stats.get("dialogpt_keys"):
-            lines.append(discard_keys.coverage_table(self.stats["dialogpt_keys"]))
-        for f in self.failures:
-            lines.append(f"FAILED {f.task}: {f.message}")
-        return "\n".join(lines)
+def filter_table(stats: dict, failed: list | None = None) -> str:
+    """Chains in/out and drops per reason, per split, as a plain text table."""
+    splits = list(schema.SPLITS)
+    rows = [["", *splits, "total"],
+            ["chains in", *(str(stats["splits"][s]["in"]) for s in splits), str(stats["chains_in"])]]
+    for reason, total in sorted(stats["dropped"].items(), key=lambda kv: -kv[1]):
+        rows.append([f"  {reason}", *(str(stats["splits"][s]["dropped"].get(reason, 0))
+                                      for s in splits), str(total)])
+    rows.append(["chains out", *(str(stats["splits"][s]["out"]) for s in splits),
+                 str(stats["chains_out"])])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
+                       for i, c in enumerate(r)) for r in rows]
+    if stats.get("dialogpt_keys"):
+        lines.append(discard_keys.coverage_table(stats["dialogpt_keys"]))
+    for f in failed or ():
+        lines.append(f"FAILED {f.name}: {f.message}")
+    return "\n".join(lines)
 
 
 # --- tasks (top-level functions: they run in worker processes) ------------------------------
@@ -254,14 +247,11 @@ def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[t
     return combine_fingerprints(parts)
 
 
-def _run(fn, tasks, cfg: FilterConfig, desc: str) -> tuple[list, list[TaskFailure]]:
-    progress = Progress(f"filter: {desc}", total=len(tasks), unit="tasks", enabled=cfg.progress)
-    results = run_tasks(fn, tasks, workers=cfg.workers, backend=cfg.executor,
-                        on_result=lambda t, r: progress.update(1))
-    progress.close()
+def _run(ctx: StageContext, fn, tasks, desc: str) -> tuple[list, list[TaskFailure]]:
+    results = ctx.map(fn, tasks, f"filter: {desc}")
     failures = [r for r in results if isinstance(r, TaskFailure)]
     for f in failures:
-        progress.write(f"rdial filter: {f.task}: {f.message}")
+        Progress.message(f"rdial filter: {f.task}: {f.message}")
     return results, failures
 
 
@@ -278,35 +268,100 @@ def _max_peak(results: list) -> float | None:
     return max(peaks) if peaks else None
 
 
-def run_filter(cfg: FilterConfig) -> FilterReport:
+@dataclass(frozen=True)
+class ShardsTask:
+    """The one unit the ledger tracks: every chains file and setting -> the shards."""
+
+    buckets: tuple[tuple[int, Path], ...]
+    fingerprint: str
+    key: str = "shards"
+
+
+class FilterStage(Stage):
+    """`rdial filter` as the stage scaffold runs it. The shards are one ledger unit (the
+    corpus-wide rules see every bucket), computed in three steps of tasks."""
+
+    name = STAGE
+
+    def __init__(self, cfg: FilterConfig):
+        self.cfg = cfg
+        self.settings = load_filter_settings(cfg.preset, cfg.config)
+        self.workers, self.executor = cfg.workers, cfg.executor
+        self.force, self.progress = cfg.force, cfg.progress
+        self.discard: DiscardDigests | None = None
+
+    def sweep(self, corpus: Corpus) -> None:
+        sweep_leftovers(corpus)
+
+    def plan(self, corpus: Corpus) -> list[ShardsTask]:
+        buckets = chain_buckets(corpus)
+        if not buckets:
+            return []
+        self.discard = discard_keys.resolve(corpus.root, self.cfg.dialogpt_keys, self.settings)
+        fingerprint = run_fingerprint(self.cfg, self.settings, buckets)
+        if self.discard is not None:
+            fingerprint = combine_fingerprints({"run": fingerprint, "keys": self.discard.fingerprint})
+        return [ShardsTask(tuple(buckets), fingerprint)]
+
+    def up_to_date(self, corpus: Corpus, task: ShardsTask, entry: dict) -> bool:
+        return (corpus.shards_dir / SHARDS_STATS).exists()
+
+    def skipped_result(self, corpus: Corpus, task: ShardsTask, entry: dict) -> TaskResult:
+        stats = json.loads((corpus.shards_dir / SHARDS_STATS).read_text())
+        return TaskResult(task.key, "skipped", stats, ["shards"], "same chains and settings")
+
+    def nothing_to_do(self, corpus: Corpus) -> str:
+        return f"filter: {corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first"
+
+    def run(self, ctx: StageContext, todo: list[ShardsTask]) -> list[TaskResult]:
+        if not todo:
+            return []
+        return _filter(ctx, self.cfg, self.settings, todo[0], self.discard)
+
+    def finish(self, corpus: Corpus, report: StageReport) -> dict | None:
+        shards = next((r for r in report.results if r.name == "shards"), None)
+        if shards is None:
+            return {"stage": STAGE}
+        report.stats = dict(shards.stats)
+        report.totals = {k: shards.stats[k] for k in ("chains_in", "chains_out")}
+        if shards.status == "skipped":
+            return None  # stats/filter.json is that of the run that made these shards
+        return report.stats
+
+    def summary(self, report: StageReport) -> str:
+        if not report.stats.get("splits"):
+            return "\n".join(report.problems)
+        s = report.stats
+        if report.up_to_date:
+            head = (f"filter: shards up to date (same chains and settings as the last run; "
+                    f"--force recomputes them): {s['chains_out']} chains in {report.corpus / 'shards'}")
+        else:
+            head = (f"filter: preset {s['preset']}, {s['chains_out']} of {s['chains_in']} chains "
+                    f"kept -> {report.corpus / 'shards'}")
+        return "\n".join([head, filter_table(s, report.failed)] + report.problems)
+
+
+FilterReport = StageReport
+
+
+def run_filter(cfg: FilterConfig, *, locked: bool = False) -> StageReport:
+    """Judge the chains of `cfg.corpus` into shards; see the module docstring."""
     corpus = Corpus.open(cfg.corpus)
-    with corpus.lock(STAGE):
-        start_backend(cfg.executor, workers=cfg.workers)
-        return _filter(corpus, cfg)
+    return run_stage(FilterStage(cfg), corpus, locked=locked)
 
 
-def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
-    settings = load_filter_settings(cfg.preset, cfg.config)
-    buckets = chain_buckets(corpus)
-    if not buckets:
-        raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
-    discard = discard_keys.resolve(corpus.root, cfg.dialogpt_keys, settings)
-    ledger, fingerprint = Ledger(corpus.root, STAGE), run_fingerprint(cfg, settings, buckets)
-    if discard is not None:
-        fingerprint = combine_fingerprints({"run": fingerprint, "keys": discard.fingerprint})
-    if not cfg.force and ledger.is_done("shards", fingerprint) and \
-            (corpus.shards_dir / "stats.json").exists():
-        stats = json.loads((corpus.shards_dir / "stats.json").read_text())
-        return FilterReport(stats=stats, failures=[], shards_dir=corpus.shards_dir, up_to_date=True)
+def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task: ShardsTask,
+            discard: DiscardDigests | None = None) -> list[TaskResult]:
+    corpus, buckets = ctx.corpus, list(task.buckets)
+    ledger = Ledger(corpus.root, STAGE)
     ledger.forget("shards")  # from here on the published shards may change
     started = time.time()
-    sweep_leftovers(corpus)
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard)
              for b, p in buckets]
-    results, failures = _run(judge_bucket, tasks, cfg, "judging chains")
+    results, failures = _run(ctx, judge_bucket, tasks, "judging chains")
     peaks = {"judge": _max_peak(results)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
@@ -317,7 +372,7 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     global_stats = {}
     if any(r in settings.rules for r in GLOBAL_RULES) and tasks:
         parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
-        results, part_failures = _run(reduce_part, parts, cfg, "corpus-wide counts")
+        results, part_failures = _run(ctx, reduce_part, parts, "corpus-wide counts")
         if part_failures:  # without every partition the global rules would be wrong: stop
             raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
         peaks["corpus_counts"] = _max_peak(results)
@@ -331,11 +386,13 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     if not failures:  # a run that left buckets out must run again next time
-        ledger.record("shards", fingerprint, outputs=["shards"], stats={"chains_out": stats["chains_out"]})
+        ledger.record("shards", task.fingerprint, outputs=["shards"],
+                      stats={"chains_out": stats["chains_out"]})
     shutil.rmtree(work, ignore_errors=True)
     with contextlib.suppress(OSError):
         work.parent.rmdir()  # CORPUS/_work, when no other stage is using it
-    return FilterReport(stats=stats, failures=failures, shards_dir=corpus.shards_dir)
+    return [TaskResult("shards", "done", stats, ["shards"])] + [
+        TaskResult(f"bucket={f.task.bucket:05d}", "failed", message=f.message) for f in failures]
 
 
 def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: Path,
@@ -388,8 +445,8 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
         kept = pl.concat(per_month).group_by(discard_keys.MONTH).agg(pl.all().sum())
         stats["dialogpt_keys"] = discard_keys.coverage(totals, kept)
     stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
-    atomic_write_json(tmp_shards / "stats.json", stats)
-    atomic_write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
+    atomic_write_json(tmp_shards / SHARDS_STATS, stats)
+    atomic_write_json(tmp_shards / SHARDS_CONFIG, {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
     replace_dir(tmp_shards, corpus.shards_dir)
     if rejects is not None:
         rejects.close()
@@ -420,6 +477,5 @@ def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, s
     """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
     save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
                 corpus.root / "config" / f"{STAGE}.json")
-    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", stats)
     corpus.write_metadata({STAGE: {"preset": settings.preset, "chains_out": stats["chains_out"],
                                    "shards": "shards"}})

@@ -18,7 +18,8 @@ zst files declare a 2 GiB window like the real dumps (`zstd --long=31`): read th
 (temporary name, then rename), so a killed run leaves no half-written dump; rerunning it writes
 the same files.
 
-Exit status: 0 written; 2 bad flags or an unwritable --out (one line naming the problem).
+Exit status: 0 written; 2 bad flags or an unwritable --out (one line naming the problem);
+130 interrupted (a rerun writes the same files).
 """
 
 from __future__ import annotations
@@ -55,17 +56,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rdial.synth.cli ...`: the same command without the other stages' imports."""
-    from rdial.errors import RdialError
+    """`python -m rdial.synth.cli ...`: this command alone (rdial.cli imports only it)."""
+    from rdial.cli import run_command
 
-    parser = argparse.ArgumentParser(prog="rdial synth", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    try:
-        return run(parser.parse_args(argv))
-    except RdialError as exc:
-        print(f"rdial: error: {exc}", file=sys.stderr)
-        return 2
+    return run_command("synth", argv)
 
 
 if __name__ == "__main__":

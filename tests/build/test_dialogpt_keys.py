@@ -98,7 +98,7 @@ def test_discard_digests_weigh_listed_turns_zero(reddit, tmp_path):
     assert months["2005-12"]["instances"] == 2
     assert months["2005-12"]["weight0_turns_by_digest"] == 2
     assert months["2005-12"]["discard_digests"] == 2
-    assert "DialoGPT keys" in report.table()
+    assert "DialoGPT keys" in report.summary()
 
 
 def test_the_test_recipe_writes_no_weights_and_drops_one_token_targets(reddit, tmp_path):
@@ -133,7 +133,7 @@ def test_the_stages_cannot_disagree_on_the_keys(reddit, tmp_path):
     with pytest.raises(ConfigError, match="changed since `rdial build` indexed it"):
         run_filter(FilterConfig(corpus=corpus.root, preset="dialogpt", progress=False, workers=1))
     report = build(corpus, keys)  # the build notices too: every bucket is rebuilt
-    assert report.built == report.buckets and reddit.ids(corpus) == [["a", "b", "c", "d"]]
+    assert len(report.done) == len(report.results) and reddit.ids(corpus) == [["a", "b", "c", "d"]]
 
 
 def test_usage_errors_name_the_flag(reddit, tmp_path):

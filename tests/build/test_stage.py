@@ -32,10 +32,10 @@ def test_rerun_skips_everything_and_writes_nothing(reddit):
     corpus = reddit.corpus(three_threads(reddit), buckets=8)
     first = run(corpus)
     buckets = len(corpus.nonempty_buckets("comments"))
-    assert (first.buckets, first.built, first.skipped) == (buckets, buckets, 0)
+    assert (len(first.results), len(first.done), len(first.skipped)) == (buckets, buckets, 0)
     before = {p: p.stat().st_mtime_ns for p in corpus.chains_dir.iterdir()}
     again = run(corpus)
-    assert (again.built, again.skipped) == (0, buckets)
+    assert (len(again.done), len(again.skipped)) == (0, buckets)
     assert {p: p.stat().st_mtime_ns for p in corpus.chains_dir.iterdir()} == before
     assert again.totals == first.totals  # the stats cover skipped buckets too
 
@@ -47,7 +47,7 @@ def test_changed_input_rebuilds_only_its_bucket_and_matches_a_fresh_build(reddit
     c = reddit.comment
     reddit.corpus({"RC_2006-01.zst": [c("r", "t1_b", "R", link="t3_s1", created=9)]})
     report = run(corpus)
-    assert report.built == 1
+    assert len(report.done) == 1
     fresh = reddit.corpus({**three_threads(reddit),
                            "RC_2006-01.zst": [c("r", "t1_b", "R", link="t3_s1", created=9)]},
                           buckets=8, root=tmp_path / "fresh")
@@ -60,8 +60,8 @@ def test_changed_settings_rebuild_every_bucket(reddit):
     corpus = reddit.corpus(three_threads(reddit), buckets=8)
     first = run(corpus)
     report = run(corpus, min_turns=1, targets="all")
-    assert report.built == first.built and report.totals["chains"] == 6
-    assert run(corpus, force=True).built == first.built
+    assert len(report.done) == len(first.done) and report.totals["chains"] == 6
+    assert len(run(corpus, force=True).done) == len(first.done)
 
 
 def test_a_killed_run_rerun_ends_identical(reddit, tmp_path):
@@ -74,7 +74,7 @@ def test_a_killed_run_rerun_ends_identical(reddit, tmp_path):
     ledger_files[0].unlink()
     (corpus.chains_dir / ".tmp-deadbeef-bucket=00001.parquet").write_bytes(b"partial")
     report = run(corpus)
-    assert report.built == 1
+    assert len(report.done) == 1
     assert chain_bytes(corpus) == expected
     assert not list(corpus.chains_dir.glob(".tmp-*"))
 
@@ -103,9 +103,9 @@ def test_one_broken_file_fails_its_bucket_only(reddit):
     broken_bucket = corpus.nonempty_buckets("comments")[0]
     (corpus.bucket_dir("comments", broken_bucket) / "RC_2006-01.parquet").write_bytes(b"not parquet")
     report = run(corpus)
-    assert [b for b, _ in report.failed] == [broken_bucket]
-    assert "RC_2006-01.parquet" in report.failed[0][1]
-    assert report.exit_code == 1 and report.built == 2
+    assert [r.name for r in report.failed] == [f"bucket={broken_bucket:05d}"]
+    assert "RC_2006-01.parquet" in report.failed[0].message
+    assert report.exit_code == 1 and len(report.done) == 2
     stats = json.loads((corpus.root / "stats" / "build.json").read_text())
     assert stats["run"]["failed"][0]["bucket"] == broken_bucket
     assert stats["totals"]["chains"] == 2
@@ -117,7 +117,7 @@ def test_missing_column_names_file_and_column(reddit):
     path = corpus.bucket_files("comments", 0)[0]
     pq.write_table(pq.read_table(path).drop(["parent_id"]), path)
     report = run(corpus)
-    [(_, message)] = report.failed
+    [message] = [r.message for r in report.failed]
     assert str(path) in message and "'parent_id'" in message
 
 

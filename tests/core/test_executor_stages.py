@@ -70,7 +70,7 @@ def test_ray_extract_writes_the_same_bucket_files(corpora, synth):
 
 def test_ray_build_writes_the_same_chains(corpora):
     (local, _, local_report, _), (ray, _, ray_report, _) = corpora["local"], corpora["ray"]
-    assert (ray_report.exit_code, ray_report.built, ray_report.failed) == (0, 8, [])
+    assert (ray_report.exit_code, len(ray_report.done), ray_report.failed) == (0, 8, [])
     assert ray_report.totals == local_report.totals
     assert len(parquet_files(ray / "chains")) == 8
     assert parquet_files(ray / "chains") == parquet_files(local / "chains")
@@ -78,8 +78,8 @@ def test_ray_build_writes_the_same_chains(corpora):
 
 def test_ray_filter_writes_the_same_shards(corpora):
     (local, _, _, local_report), (ray, _, _, ray_report) = corpora["local"], corpora["ray"]
-    assert ray_report.exit_code == 0 and ray_report.failures == []
-    assert ray_report.table() == local_report.table()
+    assert ray_report.exit_code == 0 and ray_report.failed == []
+    assert ray_report.summary().splitlines()[1:] == local_report.summary().splitlines()[1:]
     assert sorted(parquet_files(ray / "shards")) == \
         ["test/part-00000.parquet", "train/part-00000.parquet", "valid/part-00000.parquet"]
     assert parquet_files(ray / "shards") == parquet_files(local / "shards")
@@ -94,8 +94,8 @@ def test_ray_build_reports_a_broken_bucket_like_local_and_builds_the_rest(corpor
         reports[executor] = run_build(BuildConfig(corpus=root, workers=workers, executor=executor,
                                                   force=True), progress=False)
     ray = reports["ray"]
-    assert (ray.exit_code, ray.built, [b for b, _ in ray.failed]) == (1, 7, [3])
+    assert (ray.exit_code, len(ray.done), [r.name for r in ray.failed]) == (1, 7, ["bucket=00003"])
     why = ("RC_2005-12.zst.parquet: cannot read Parquet file: parquet: File out of specification: "
            "A Parquet file must contain a header and footer with at least 12 bytes")
     for executor, report in reports.items():
-        assert report.failed == [(3, f"{corpora[executor][0]}/comments/bucket=00003/{why}")]
+        assert [(r.name, r.message) for r in report.failed] == [("bucket=00003", f"{corpora[executor][0]}/comments/bucket=00003/{why}")]

@@ -277,11 +277,11 @@ def test_process_pool_gives_the_same_tables_as_one_worker(rx, dumps, tmp_path):
 
 def test_any_thread_count_gives_byte_identical_bucket_files(rx, dumps, tmp_path, monkeypatch):
     import rdial.extract.readers as readers
-    import rdial.extract.stage as stage
+    import rdial.extract.stream as stream
 
     # 3,000 lines (~690 KB) in blocks of ~4 KiB: 166 blocks parsed ahead, finished in input order
     monkeypatch.setattr(readers, "PLAIN_STEP", 4096)
-    monkeypatch.setattr(stage, "DEFAULT_BLOCK", 4096)
+    monkeypatch.setattr(stream, "DEFAULT_BLOCK", 4096)
     rx.write_dump(dumps / "RC_2005-12.ndjson", rx.many_comments(3000, threads=40))
     blocks = []
     for threads in (1, 2, 5):
@@ -297,7 +297,7 @@ def test_any_thread_count_gives_byte_identical_bucket_files(rx, dumps, tmp_path,
 
 
 def test_threads_default_shares_the_cores_among_inputs_running_at_once(tmp_path, monkeypatch):
-    import rdial.extract.stage as stage
+    import rdial.extract.plan as stage
 
     monkeypatch.setattr(stage, "default_workers", lambda: 16)
     cfg = ExtractConfig(inputs=[tmp_path], out=tmp_path / "c", workers=4, progress=False)

@@ -47,12 +47,12 @@ def test_inline_corpus_counts_and_rejects(tmp_path):
     assert kept["link_id"].to_list() == ["t3_b"]
     assert rejects["link_id"].to_list() == ["t3_d", "t3_e", "t3_a", "t3_c"]
     assert dict(zip(rejects["link_id"], rejects["reason"]))["t3_c"] == "url"
-    stats = json.loads((tmp_path / "c/shards/stats.json").read_text())
+    stats = json.loads((tmp_path / "c/shards/_stats.json").read_text())
     assert stats["splits"]["train"] == {"in": 5, "out": 1, "dropped": report.stats["dropped"]}
-    config = json.loads((tmp_path / "c/shards/config.json").read_text())
+    config = json.loads((tmp_path / "c/shards/_config.json").read_text())
     assert config["settings"]["preset"] == "rdial" and (tmp_path / "c/stats/filter.json").exists()
     assert not (tmp_path / "c/_work").exists()
-    assert "bot_author" in report.table() and "chains out" in report.table()
+    assert "bot_author" in report.summary() and "chains out" in report.summary()
 
 
 def test_duplicate_keeps_the_first_in_corpus_order(tmp_path):
@@ -114,7 +114,7 @@ def test_broken_bucket_is_reported_and_others_published(tmp_path):
     broken.write_bytes(b"not parquet")
     report = run_filter(cfg(corpus.root, preset="paper"))
     assert report.exit_code == 1 and report.stats["failed_buckets"] == [3]
-    assert str(broken) in report.failures[0].message
+    assert str(broken) in report.failed[0].message
     assert report.stats["chains_out"] > 0
 
 

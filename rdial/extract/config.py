@@ -1,0 +1,55 @@
+"""ExtractConfig: the settings of `rdial extract`, one field a flag.
+
+    rdial extract --help        # every flag listed there is a field below
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdial.config import arg, require
+from rdial.executor import default_workers
+from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES
+
+STAGE = "extract"
+
+
+@dataclass(kw_only=True)
+class ExtractConfig:
+    inputs: list[Path] = field(metadata=arg(
+        "dump files (RC_*/RS_* .zst .bz2 .xz .gz .json .ndjson) or directories holding them",
+        positional=True, metavar="DUMP_OR_DIR"))
+    out: Path = field(metadata=arg("corpus directory (created if absent)", metavar="CORPUS"))
+    buckets: int | None = field(default=None, metadata=arg(
+        "thread buckets, fixed when the corpus is created (default: 1024)"))
+    workers: int = field(default_factory=default_workers, metadata=arg(
+        "input files extracted in parallel, one process each (default here: all cores)"))
+    executor: str = field(default="local", metadata=arg(
+        "where tasks run: a local process pool or a Ray cluster", choices=["local", "ray"]))
+    force: bool = field(default=False, metadata=arg(
+        "redo inputs the ledger records as finished and unchanged"))
+    kind: str = field(default="auto", metadata=arg(
+        "what the inputs hold: auto decides by name (RC_/RS_, 'comment'/'submission') then by "
+        "the first record (title -> submissions, body -> comments)",
+        choices=["auto", "comments", "submissions"]))
+    max_line_bytes: int = field(default=1024 * 1024, metadata=arg(
+        "lines longer than this are quarantined as line_too_long"))
+    threads: int | None = field(default=None, metadata=arg(
+        "threads per input that parse blocks ahead and write bucket files (default: the cores "
+        "shared among the inputs extracted at once, at least 2; 2 on Ray)"))
+    buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
+        "rows held in memory per input before they are appended to the bucket files (MiB)"))
+    progress: bool = field(default=True, metadata=arg(
+        "show progress (a live line on a terminal, a log line every 30 s otherwise)"))
+
+    def __post_init__(self):
+        self.inputs = [Path(p) for p in self.inputs]
+        self.out = Path(self.out)
+        require(len(self.inputs) > 0, "DUMP_OR_DIR", "give at least one dump file or directory")
+        require(self.buckets is None or 1 <= self.buckets <= 99999, "--buckets",
+                "must be between 1 and 99999")
+        require(self.workers >= 1, "--workers", "must be at least 1")
+        require(self.max_line_bytes >= 1024, "--max-line-bytes", "must be at least 1024")
+        require(self.buffer_mb >= 1, "--buffer-mb", "must be at least 1")
+        require(self.threads is None or self.threads >= 1, "--threads", "must be at least 1")
