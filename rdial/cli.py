@@ -27,13 +27,12 @@ import argparse
 import ast
 import difflib
 import importlib
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 from rdial import __version__
-from rdial.errors import RdialError
+from rdial.errors import ConfigError, RdialError
 
 # Pipeline order; `rdial --help` lists them like this.
 COMMANDS = {
@@ -45,14 +44,17 @@ COMMANDS = {
     "export": "rdial.filter.export_cli",
     "train": "rdial.train.cli",
     "generate": "rdial.train.generate_cli",
+    "run": "rdial.pipeline.cli",
+    "status": "rdial.pipeline.status_cli",
 }
 _HELP_LINE = re.compile(r'^HELP = (".*")$', re.M)
 
 
 def command_help(name: str) -> str:
     """A command's one-line HELP, read from its source so that `rdial --help` imports nothing."""
-    spec = importlib.util.find_spec(COMMANDS[name])
-    match = _HELP_LINE.search(Path(spec.origin).read_text()) if spec and spec.origin else None
+    # the file, found without importing its package (rdial/synth/__init__.py loads the generator)
+    path = Path(__file__).parent.joinpath(*COMMANDS[name].split(".")[1:]).with_suffix(".py")
+    match = _HELP_LINE.search(path.read_text()) if path.is_file() else None
     return ast.literal_eval(match.group(1)) if match else importlib.import_module(COMMANDS[name]).HELP
 
 
@@ -73,6 +75,8 @@ class CommandParser(argparse.ArgumentParser):
                         hints.append(f"{token}: did you mean {close[0]}?")
             if hints:
                 message += " (" + "; ".join(hints) + ")"
+        if not self.exit_on_error:  # checked for another command (rdial run): raise, not exit
+            raise ConfigError(message)
         super().error(message)
 
 

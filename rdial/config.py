@@ -84,7 +84,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls, *, skip: tuple[st
             kwargs["type"] = _scalar_parser(tp)
         if default is not _NO_DEFAULT:
             kwargs["default"] = default
-            if tp is not bool and default not in (None, [], ()):
+            # a help that already says its default (e.g. "default here: all cores") keeps it
+            if tp is not bool and default not in (None, [], ()) and "(default" not in meta["help"]:
                 kwargs["help"] += f" (default: {_show(default)})"
         if meta.get("positional"):
             kwargs.pop("dest")

@@ -13,7 +13,8 @@
       _ledger/<stage>/<task>.json          finished tasks and their input fingerprints
 
 The bucket count is fixed when the corpus is created: every month of a thread must land in the
-same bucket, so changing it later would split threads.
+same bucket, so changing it later would split threads. Unless --buckets says, extract chooses it
+from the data (buckets_for_inputs: 8 for a sample, 1024 for a full 2017 month).
 """
 
 from __future__ import annotations
@@ -33,7 +34,27 @@ FORMAT = "rdial-corpus"
 LOCK = ".rdial.lock"
 # A full 2017 month holds ~80M comments; 1024 buckets keep one bucket-month near 80k comments
 # (tens of MB in memory), so a build worker holding a bucket across a year stays around 1 GB.
-DEFAULT_BUCKETS = 1024
+DEFAULT_BUCKETS = 1024  # the most buckets_for_inputs chooses; --buckets may give more
+MIN_BUCKETS = 8         # a handful: build and filter still spread over 8 workers
+# Compressed input per bucket per month. The real 2005-06 months hold 110-133 bytes of zst
+# per comment (RC_2005-12.zst: 143,122 B / 1,075; RC_2006-01.zst: 403,903 B / 3,666), so
+# 8 MiB is ~63k-76k comments, the bucket-month size DEFAULT_BUCKETS gives a 2017 month.
+BUCKET_INPUT_BYTES = 8 << 20
+
+
+def buckets_for_inputs(month_bytes: dict[str, int]) -> int:
+    """The bucket count for a new corpus, from its first inputs: {month: input bytes}.
+
+    The largest month's compressed bytes / BUCKET_INPUT_BYTES, rounded up to a power of two,
+    within [MIN_BUCKETS, DEFAULT_BUCKETS]. Two real 2005-06 months (547 KB) -> 8 buckets;
+    a 2M-line synthetic month (893 MB) -> 128; a 2017 month (~80M comments) -> 1024. The count
+    is fixed once the corpus exists, and a corpus grows month by month: the rule sizes buckets
+    for months like the first ones. Creating a small corpus that will take full months later?
+    Give `--buckets 1024` at creation.
+    """
+    largest = max(month_bytes.values(), default=0)
+    need = max(1, -(-largest // BUCKET_INPUT_BYTES))
+    return min(DEFAULT_BUCKETS, max(MIN_BUCKETS, 1 << (need - 1).bit_length()))
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,8 @@ class Corpus:
 
     @classmethod
     def open_or_create(cls, root: Path, buckets: int | None) -> "Corpus":
-        """Open `root`, or create it with `buckets` (default DEFAULT_BUCKETS)."""
+        """Open `root`, or create it with `buckets` (default DEFAULT_BUCKETS; extract passes
+        buckets_for_inputs of its inputs)."""
         root = Path(root)
         if (root / METADATA).exists():
             corpus = cls.open(root)

@@ -188,9 +188,15 @@ class Stage:
     def on_result(self, meter: Progress, task, result: TaskResult) -> None:
         """Called in the parent as each task ends: advance the meter, log a line."""
         if result.failed:
-            meter.write(f"{self.name}: {result.name} failed: {result.message}")
+            self.say(meter, f"{self.name}: {result.name} failed: {result.message}")
         if not self.live_progress:
             meter.update(1)
+
+    def say(self, meter: Progress, text: str) -> None:
+        """A line about one task, above the progress line (not when quiet: `rdial run` under
+        cron names the failures once, in its summary)."""
+        if not self.quiet:
+            meter.write(text)
 
     def problems(self, result: TaskResult) -> list[str]:
         """Exit-1 causes in a task that finished (e.g. an input without one good line)."""

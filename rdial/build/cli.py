@@ -34,20 +34,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rdial.build.stage import BuildConfig, run_build
 from rdial.config import add_config_arguments, config_from_args
+from rdial.progress import PROGRESS_HELP
 
 HELP = "comment trees -> dialogue chains (one Parquet file per bucket)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rdial.build.stage import BuildConfig
+
     add_config_arguments(parser, BuildConfig)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="show progress (a live line on a terminal, a log line every 30 s "
-                             "otherwise)")
+                        help=PROGRESS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdial.build.stage import BuildConfig, run_build
+
     cfg = config_from_args(BuildConfig, args)
     report = run_build(cfg, progress=args.progress)
     print(report.summary(), file=sys.stderr if report.exit_code else sys.stdout)

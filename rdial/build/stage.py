@@ -198,7 +198,7 @@ class BuildStage(Stage):
 
     def on_result(self, meter: Progress, task: BucketTask, result: TaskResult) -> None:
         if result.failed:
-            meter.write(f"build: bucket {task.bucket:05d} failed: {result.message}")
+            self.say(meter, f"build: bucket {task.bucket:05d} failed: {result.message}")
             meter.update(1)
         else:
             meter.update(1, comments=result.stats.get("records", 0),

@@ -11,6 +11,7 @@ from pathlib import Path
 from rdial.config import arg, require
 from rdial.executor import default_workers
 from rdial.extract.bucket_writer import DEFAULT_BUFFER_BYTES
+from rdial.progress import PROGRESS_HELP
 
 STAGE = "extract"
 
@@ -22,7 +23,9 @@ class ExtractConfig:
         positional=True, metavar="DUMP_OR_DIR"))
     out: Path = field(metadata=arg("corpus directory (created if absent)", metavar="CORPUS"))
     buckets: int | None = field(default=None, metadata=arg(
-        "thread buckets, fixed when the corpus is created (default: 1024)"))
+        "thread buckets, fixed when the corpus is created (default: from the largest month's "
+        "input, 8 MiB of it a bucket, a power of two from 8 to 1024: 8 for a sample, 1024 for "
+        "a full 2017 month; an existing corpus keeps its count)"))
     workers: int = field(default_factory=default_workers, metadata=arg(
         "input files extracted in parallel, one process each (default here: all cores)"))
     executor: str = field(default="local", metadata=arg(
@@ -40,8 +43,7 @@ class ExtractConfig:
         "shared among the inputs extracted at once, at least 2; 2 on Ray)"))
     buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
         "rows held in memory per input before they are appended to the bucket files (MiB)"))
-    progress: bool = field(default=True, metadata=arg(
-        "show progress (a live line on a terminal, a log line every 30 s otherwise)"))
+    progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
 
     def __post_init__(self):
         self.inputs = [Path(p) for p in self.inputs]

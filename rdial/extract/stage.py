@@ -39,11 +39,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
 from rdial.config import save_config
-from rdial.corpus import Corpus
+from rdial.corpus import METADATA, Corpus, buckets_for_inputs
 from rdial.extract.config import STAGE, ExtractConfig
 from rdial.extract.inputs import find_inputs
 from rdial.extract.plan import InputTask, plan, settings_fingerprint, threads_per_input
@@ -98,7 +99,7 @@ class ExtractStage(Stage):
         return self._run_all(ctx, [dataclasses.replace(t, threads=threads) for t in todo])
 
     def on_result(self, meter: Progress, task: InputTask, result: TaskResult) -> None:
-        meter.write(_describe(task.kind, result))
+        self.say(meter, _describe(task.kind, result))
 
     def problems(self, result: TaskResult) -> list[str]:
         s = result.stats
@@ -155,12 +156,36 @@ def _describe(kind: str, r: TaskResult) -> str:
 
 def run_extract(cfg: ExtractConfig, *, locked: bool = False) -> StageReport:
     """Extract every input of `cfg` into the corpus `cfg.out`; see the module docstring."""
+    stage, corpus = prepare_extract(cfg)
+    return run_stage(stage, corpus, locked=locked)
+
+
+def prepare_extract(cfg: ExtractConfig) -> tuple[ExtractStage, Corpus]:
+    """Check every input and open (or create) the corpus: the stage, ready for run_stage."""
     # A missing input stops the run here, before the corpus is created; an unreadable one is a
     # failed input, the others go on.
     found = find_inputs(cfg.inputs, kind=cfg.kind, corpus_root=cfg.out)
     inputs, unreadable, not_dumps = found.inputs, found.failed, found.notes
-    corpus = Corpus.open_or_create(cfg.out, cfg.buckets)
-    return run_stage(ExtractStage(cfg, inputs, unreadable, not_dumps), corpus, locked=locked)
+    buckets = cfg.buckets
+    if buckets is None and not (Path(cfg.out) / METADATA).exists():
+        buckets = buckets_for_inputs(month_bytes(inputs))
+        not_dumps.append(f"new corpus with {buckets} thread buckets, chosen from the largest "
+                         f"month's input (--buckets sets it; it is fixed from now on)")
+    corpus = Corpus.open_or_create(cfg.out, buckets)
+    return ExtractStage(cfg, inputs, unreadable, not_dumps), corpus
+
+
+def month_bytes(inputs: list[tuple[Path, str, str]]) -> dict[str, int]:
+    """Input bytes per month (RC_/RS_YYYY-MM of one month together; another name: its own)."""
+    months: dict[str, int] = {}
+    for path, _, _ in inputs:
+        match = _MONTH.search(path.name)
+        key = match.group(1) if match else path.name
+        months[key] = months.get(key, 0) + path.stat().st_size
+    return months
+
+
+_MONTH = re.compile(r"(\d{4}-\d{2})")
 
 
 def sweep_leftovers(corpus: Corpus) -> int:
@@ -188,5 +213,5 @@ def sweep_leftovers(corpus: Corpus) -> int:
 
 
 __all__ = ["ExtractConfig", "ExtractReport", "ExtractStage", "InputResult", "InputTask",
-           "run_extract", "extract_input", "find_inputs", "plan", "settings_fingerprint",
-           "staging_dir", "threads_per_input"]
+           "run_extract", "prepare_extract", "extract_input", "find_inputs", "plan",
+           "settings_fingerprint", "staging_dir", "threads_per_input"]

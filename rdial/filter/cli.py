@@ -47,16 +47,19 @@ import argparse
 import sys
 
 from rdial.config import add_config_arguments, config_from_args
-from rdial.filter.stage import FilterConfig, run_filter
 
 HELP = "chains -> DialoGPT-style filters -> train/valid/test Parquet shards"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rdial.filter.stage import FilterConfig
+
     add_config_arguments(parser, FilterConfig)
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdial.filter.stage import FilterConfig, run_filter
+
     report = run_filter(config_from_args(FilterConfig, args))
     print(report.summary(), file=sys.stderr if report.exit_code else sys.stdout)
     return report.exit_code

@@ -44,7 +44,7 @@ from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
 from rdial.filter.splits import split_column
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
-from rdial.progress import Progress
+from rdial.progress import PROGRESS_HELP, Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
 from rdial.stage import Stage, StageContext, StageReport, TaskResult, run_stage
 
@@ -79,7 +79,7 @@ class FilterConfig:
         metavar="PATH"))
     workers: int = field(default_factory=default_workers, metadata=arg("parallel bucket tasks"))
     executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
-    progress: bool = field(default=True, metadata=arg("show progress on stderr"))
+    progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
     force: bool = field(default=False, metadata=arg(
         "recompute the shards even when the chains and settings are those of the last run"))
 
@@ -250,7 +250,7 @@ def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[t
 def _run(ctx: StageContext, fn, tasks, desc: str) -> tuple[list, list[TaskFailure]]:
     results = ctx.map(fn, tasks, f"filter: {desc}")
     failures = [r for r in results if isinstance(r, TaskFailure)]
-    for f in failures:
+    for f in failures if not ctx.quiet else ():
         Progress.message(f"rdial filter: {f.task}: {f.message}")
     return results, failures
 

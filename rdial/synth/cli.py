@@ -35,7 +35,11 @@ HELP = "write synthetic Pushshift RC/RS dumps (zst/bz2/xz/gz/json), deterministi
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rdial.progress import PROGRESS_HELP
+
     add_config_arguments(parser, SynthConfig)
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help=PROGRESS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(SynthConfig, args)
     total = cfg.comments * len(cfg.months)
     started = time.perf_counter()
-    progress = Progress("synth", total=total, unit="lines")
+    progress = Progress("synth", total=total, unit="lines", enabled=args.progress)
     manifest = generate_dumps(cfg, on_lines=progress.update)
     progress.close()
     seconds = time.perf_counter() - started
