@@ -23,7 +23,7 @@ def test_demo_round_trip_and_rerun(tmp_path, capsys):
     build = json.loads((out / "corpus" / "stats" / "build.json").read_text())["totals"]
     assert (build["records"], build["duplicates"], build["usable"], build["chains"]) == (2000, 20, 1876, 565)
     assert build["unusable"] == {"deleted": 71, "removed": 33}
-    shards = json.loads((out / "corpus" / "shards" / "_stats.json").read_text())
+    shards = json.loads((out / "corpus" / "stats" / "filter.json").read_text())
     assert (shards["chains_in"], shards["chains_out"]) == (565, 352)
     assert shards["dropped"] == {"bot_author": 9, "long_target": 70, "markup": 9, "no_common_word": 23,
                                  "nsfw": 19, "too_few_turns": 58, "url": 25}

@@ -25,10 +25,10 @@ Writes (in CORPUS):
   shards/{train,valid,test}/part-NNNNN.parquet   kept chains (schema rdial.schema.SHARDS):
                  the chain columns with normalised turn_texts and turn_weights (float32 1.0/0.0;
                  0.0 = a turn with a blocked word, kept as context without loss)
-  shards/_stats.json   chains in, out, dropped per reason, per split (also printed as a table)
-  shards/_config.json  the resolved config and filter settings (also config/filter.json)
-                 (side files start with "_" so that pq.read_table("corpus/shards"), polars,
-                 duckdb and HF datasets read the folder whole and skip them)
+  stats/filter.json    chains in, out, dropped per reason, per split (also printed as a table)
+  config/filter.json   the resolved config and filter settings
+                 (shards/ holds nothing but Parquet files, so pq.read_table("corpus/shards"),
+                 pl.read_parquet, duckdb and HF datasets open the folder whole)
   rejects/part-NNNNN.parquet    with --keep-rejects: dropped chains with `reason` and `split`
 The split is a hash of link_id: a thread never straddles two splits, every run splits alike.
 shards/ is replaced as a whole at the end: a killed run leaves the previous shards intact.

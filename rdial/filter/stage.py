@@ -11,8 +11,9 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
   3. in bucket order, one bucket in memory at a time: mark duplicates and bland targets, then
      stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet (shards.py) and,
      with keep_rejects, the dropped ones into rejects/ with their `reason` and `split`.
-Scratch files live in CORPUS/_work/filter and go when the run ends. The new shards/ (with its
-config.json and stats.json) is written beside the old one and swapped in at the end, so a killed
+Scratch files live in CORPUS/_work/filter and go when the run ends. The new shards/ (Parquet
+files only; their stats and config go to CORPUS/stats/filter.json and config/filter.json) is
+written beside the old one and swapped in at the end, so a killed
 run leaves the previous shards intact and a rerun gives the same files. A bucket that fails is
 reported and left out (exit status 1); the others are still published.
 """
@@ -49,9 +50,11 @@ from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temp
 from rdial.stage import Stage, StageContext, StageReport, TaskResult, run_stage
 
 STAGE = "filter"
-# Side files of shards/ start with "_", so readers of the folder (pyarrow, polars, duckdb, HF
-# datasets) skip them: `pq.read_table("corpus/shards")` reads the chains only.
-SHARDS_STATS, SHARDS_CONFIG = "_stats.json", "_config.json"
+# shards/ holds Parquet files only, so that every reader opens the folder whole
+# (pq.read_table("corpus/shards"), pl.read_parquet, duckdb, HF datasets: polars refuses a folder
+# with any other file, even one named "_x" or ".x"). The shards' stats and config live with the
+# other stages': CORPUS/stats/filter.json, CORPUS/config/filter.json.
+OUTCOME_KEYS = ("exit_status", "problems", "failed_tasks")  # what the scaffold adds to the stats
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 
 
@@ -304,10 +307,11 @@ class FilterStage(Stage):
         return [ShardsTask(tuple(buckets), fingerprint)]
 
     def up_to_date(self, corpus: Corpus, task: ShardsTask, entry: dict) -> bool:
-        return (corpus.shards_dir / SHARDS_STATS).exists()
+        return corpus.shards_dir.is_dir() and (corpus.root / "stats" / f"{STAGE}.json").exists()
 
     def skipped_result(self, corpus: Corpus, task: ShardsTask, entry: dict) -> TaskResult:
-        stats = json.loads((corpus.shards_dir / SHARDS_STATS).read_text())
+        stats = json.loads((corpus.root / "stats" / f"{STAGE}.json").read_text())
+        stats = {k: v for k, v in stats.items() if k not in OUTCOME_KEYS}
         return TaskResult(task.key, "skipped", stats, ["shards"], "same chains and settings")
 
     def nothing_to_do(self, corpus: Corpus) -> str:
@@ -445,8 +449,6 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
         kept = pl.concat(per_month).group_by(discard_keys.MONTH).agg(pl.all().sum())
         stats["dialogpt_keys"] = discard_keys.coverage(totals, kept)
     stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
-    atomic_write_json(tmp_shards / SHARDS_STATS, stats)
-    atomic_write_json(tmp_shards / SHARDS_CONFIG, {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})
     replace_dir(tmp_shards, corpus.shards_dir)
     if rejects is not None:
         rejects.close()
@@ -477,5 +479,7 @@ def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, s
     """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
     save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
                 corpus.root / "config" / f"{STAGE}.json")
+    # before the ledger entry: a run killed after it finds the stats of these very shards
+    atomic_write_json(corpus.root / "stats" / f"{STAGE}.json", stats, sort_keys=False)
     corpus.write_metadata({STAGE: {"preset": settings.preset, "chains_out": stats["chains_out"],
                                    "shards": "shards"}})

@@ -50,7 +50,8 @@ def corpus_status(root: Path) -> dict:
         path = Path(stats.get("path", ""))
         if not path.is_file():
             stale.append(f"extract: {name}: the input {path} is gone (its rows stay)")
-        elif path.stat().st_mtime > entry.get("finished", 0):
+        elif path.stat().st_size != stats.get("bytes", path.stat().st_size) or \
+                path.stat().st_mtime >= entry.get("finished", 0) + 1:  # ledger times are whole seconds
             stale.append(f"extract: {name}: the input changed after it was extracted")
 
     failed = []
@@ -78,10 +79,11 @@ def corpus_status(root: Path) -> dict:
             if newest_input > chains_file.stat().st_mtime:
                 stale.append(f"build: bucket {bucket:05d}: its comments are newer than its chains")
 
-    shard_stats = _read(corpus.shards_dir / "_stats.json")
+    shard_stats = _read(corpus.root / "stats" / "filter.json") if corpus.shards_dir.is_dir() else {}
     shards = {s: v.get("out", 0) for s, v in shard_stats.get("splits", {}).items()}
-    if newest_chains and (not shard_stats or
-                          (corpus.shards_dir / "_stats.json").stat().st_mtime < newest_chains):
+    shard_files = list(corpus.shards_dir.glob("*/*.parquet")) if shard_stats else []
+    oldest_shard = min((p.stat().st_mtime for p in shard_files), default=0)
+    if newest_chains and (not shard_stats or oldest_shard < newest_chains):
         stale.append("filter: the shards are older than the chains" if shard_stats
                      else "filter: no shards yet")
 

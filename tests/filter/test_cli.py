@@ -25,7 +25,7 @@ def test_exit_codes_and_table(tmp_path, capsys):
                  "--split-fractions", "1", "0", "0"]) == 0
     out = capsys.readouterr().out
     assert "filter: preset paper, 2 of 2 chains kept" in out and "chains out" in out
-    assert json.loads((corpus.root / "shards/_stats.json").read_text())["chains_out"] == 2
+    assert json.loads((corpus.root / "stats/filter.json").read_text())["chains_out"] == 2
     corpus.chains_file(1).write_bytes(b"broken")
     assert main(["filter", root, "--no-progress", "--workers", "1"]) == 1       # a bucket failed
     (tmp_path / "f.toml").write_text("[chains]\nmax_totl = 1\n")

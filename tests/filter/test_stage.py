@@ -47,10 +47,12 @@ def test_inline_corpus_counts_and_rejects(tmp_path):
     assert kept["link_id"].to_list() == ["t3_b"]
     assert rejects["link_id"].to_list() == ["t3_d", "t3_e", "t3_a", "t3_c"]
     assert dict(zip(rejects["link_id"], rejects["reason"]))["t3_c"] == "url"
-    stats = json.loads((tmp_path / "c/shards/_stats.json").read_text())
+    stats = json.loads((tmp_path / "c/stats/filter.json").read_text())
     assert stats["splits"]["train"] == {"in": 5, "out": 1, "dropped": report.stats["dropped"]}
-    config = json.loads((tmp_path / "c/shards/_config.json").read_text())
-    assert config["settings"]["preset"] == "rdial" and (tmp_path / "c/stats/filter.json").exists()
+    assert stats["exit_status"] == 0
+    config = json.loads((tmp_path / "c/config/filter.json").read_text())
+    assert config["settings"]["preset"] == "rdial"
+    assert sorted(p.name for p in (tmp_path / "c/shards").iterdir()) == ["test", "train", "valid"]
     assert not (tmp_path / "c/_work").exists()
     assert "bot_author" in report.summary() and "chains out" in report.summary()
 
@@ -173,7 +175,7 @@ def test_rerun_on_unchanged_chains_is_up_to_date_and_changes_recompute(tmp_path)
 
     again = run_filter(cfg(corpus.root))
     assert again.up_to_date
-    assert again.stats == {k: v for k, v in first.stats.items() if k != "seconds"}
+    assert again.stats == first.stats  # the stats of the run that made these shards
     assert run_filter(cfg(corpus.root, force=True)).up_to_date is False
     assert {p.name: p.read_bytes() for p in (corpus.shards_dir / "train").iterdir()} == shard_bytes
 
@@ -203,3 +205,24 @@ def test_a_list_file_edited_in_place_makes_the_shards_stale(tmp_path):
     again = run_filter(cfg(corpus.root, config=toml))
     assert not again.up_to_date
     assert again.stats["chains_out"] == 1 and again.stats["dropped"] == {"offensive_target": 1}
+
+
+def test_the_shards_folder_opens_whole_in_every_reader(tmp_path):
+    import pyarrow.dataset as ds
+
+    corpus = write_corpus(tmp_path / "c", random_chains(400, seed=2))
+    report = run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=(0.6, 0.2, 0.2)))
+    n, shards = report.stats["chains_out"], str(corpus.shards_dir)
+    assert n > 0 and all(report.stats["splits"][s]["out"] > 0 for s in schema.SPLITS)
+    assert pq.read_table(shards).num_rows == n
+    assert ds.dataset(shards, format="parquet").count_rows() == n
+    assert pl.read_parquet(shards).height == n
+    assert pq.read_table(shards).schema.remove_metadata() == schema.SHARDS
+    datasets = pytest.importorskip("datasets")
+    dd = datasets.load_dataset("parquet", data_dir=shards, cache_dir=str(tmp_path / "hf"))
+    assert {k: len(v) for k, v in dd.items()} == {
+        "train": report.stats["splits"]["train"]["out"],
+        "validation": report.stats["splits"]["valid"]["out"],
+        "test": report.stats["splits"]["test"]["out"]}
+    duckdb = pytest.importorskip("duckdb")
+    assert duckdb.sql(f"select count(*) from '{shards}/*/*.parquet'").fetchall() == [(n,)]

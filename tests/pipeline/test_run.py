@@ -73,7 +73,7 @@ def test_months_arriving_one_by_one_equal_a_run_over_both(months, tmp_path, caps
     first = capsys.readouterr().err.strip().splitlines()
     assert len(first) == 1 and first[0].startswith("rdial run: exit 0 in ")  # quiet: not a tty
     assert first[0].endswith("extract 2 done/2; build 4 done/4; filter "
-                             f"{json.loads((monthly / 'corpus/shards/_stats.json').read_text())['chains_out']:,}"
+                             f"{json.loads((monthly / 'corpus/stats/filter.json').read_text())['chains_out']:,}"
                              f" chains; export:train.tsv done; export:all.jsonl done -> "
                              f"{monthly / 'corpus'}")
     place(months, monthly, "2006-01")
@@ -94,7 +94,7 @@ def test_months_arriving_one_by_one_equal_a_run_over_both(months, tmp_path, caps
     assert main(["run", str(monthly / "pipeline.toml")]) == 0
     again = capsys.readouterr().err.strip()
     assert again.endswith("extract 0 done/4; build 0 done/4; filter "
-                          f"{json.loads((monthly / 'corpus/shards/_stats.json').read_text())['chains_out']:,}"
+                          f"{json.loads((monthly / 'corpus/stats/filter.json').read_text())['chains_out']:,}"
                           " chains (up to date); export:train.tsv skipped; export:all.jsonl skipped"
                           f" -> {monthly / 'corpus'}")
     runs = Corpus.open(monthly / "corpus").metadata()["runs"]
@@ -141,3 +141,30 @@ def test_config_errors_name_the_key_before_anything_runs(tmp_path, capsys, text,
     err = capsys.readouterr().err.strip()
     assert err.startswith("rdial: error: " + message) and "\n" not in err
     assert not (tmp_path / "corpus").exists()
+
+
+def test_train_table_trains_steps_more_each_time_the_shards_change(months, tmp_path, capsys):
+    place(months, tmp_path, "2005-12")
+    (tmp_path / "pipeline.toml").write_text(TOML + """
+[train]
+out = "run"
+steps = 2
+model = "tiny"
+warmup_steps = 1
+batch_tokens = 1024
+max_seq_len = 32
+eval_dialogues = 4
+save_every = 0
+progress = false
+""")
+    from rdial.pipeline.runner import newest_step
+
+    assert main(["run", str(tmp_path / "pipeline.toml")]) == 0
+    assert capsys.readouterr().err.strip().endswith(f"train done -> {tmp_path / 'corpus'}")
+    assert newest_step(tmp_path / "run") == 2
+    assert main(["run", str(tmp_path / "pipeline.toml")]) == 0  # same shards: no training
+    assert capsys.readouterr().err.strip().endswith(f"train skipped -> {tmp_path / 'corpus'}")
+    place(months, tmp_path, "2006-01")
+    assert main(["run", str(tmp_path / "pipeline.toml")]) == 0  # new shards: --resume, 2 more
+    assert newest_step(tmp_path / "run") == 4
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 4
