@@ -45,7 +45,7 @@ from rdial.errors import RdialError
 from rdial.executor import TaskFailure, run_tasks, start_backend, task_queue
 from rdial.ledger import Ledger
 from rdial.progress import Progress
-from rdial.publish import atomic_write_json
+from rdial.publish import TMP_PREFIX, atomic_write_json, sweep_temporaries
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
@@ -295,6 +295,7 @@ def run_stage(stage: Stage, corpus: Corpus, *, locked: bool = False) -> StageRep
 
 def _run_locked(stage: Stage, corpus: Corpus, start: float) -> StageReport:
     start_backend(stage.executor, workers=stage.workers)  # a bad RAY_ADDRESS fails before any change
+    sweep_stage(corpus, stage.name)
     stage.sweep(corpus)
     tasks = stage.plan(corpus)
     stage.save_config(corpus)
@@ -331,6 +332,22 @@ def _run_locked(stage: Stage, corpus: Corpus, start: float) -> StageReport:
     if fatal:
         raise RdialError(fatal[0].message)
     return report
+
+
+def sweep_stage(corpus: Corpus, stage: str) -> int:
+    """Remove the temporaries a killed run of `stage` left among the files every stage writes
+    (ledger entries, stats/<stage>.json, config/<stage>.json, corpus.json); a stage's own
+    leftovers (staging, scratch, half-written shards) are its `sweep`. (Two runs of one stage
+    into one corpus at once cannot happen: the lock.)"""
+    found = sweep_temporaries(Ledger(corpus.root, stage).dir)
+    for directory in (corpus.root / "stats", corpus.root / "config", corpus.root):
+        for tmp in directory.glob(f"{TMP_PREFIX}*-{stage}.json") if directory.exists() else ():
+            tmp.unlink(missing_ok=True)
+            found += 1
+    for tmp in corpus.root.glob(f"{TMP_PREFIX}*-corpus.json"):
+        tmp.unlink(missing_ok=True)
+        found += 1
+    return found
 
 
 def record_run(corpus: Corpus, report: StageReport, stats: dict | None) -> None:

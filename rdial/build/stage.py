@@ -233,9 +233,6 @@ class BuildStage(Stage):
         return "\n".join(lines + report.problems)
 
 
-BuildReport = StageReport
-
-
 def _bucket_of(key: str) -> int:
     return int(key.split("=", 1)[1])
 

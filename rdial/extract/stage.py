@@ -51,12 +51,8 @@ from rdial.extract.plan import InputTask, plan, settings_fingerprint, threads_pe
 from rdial.extract.task import extract_input, staging_dir
 from rdial.ledger import Ledger
 from rdial.progress import Progress
-from rdial.publish import TMP_PREFIX, sweep_temporaries
+from rdial.publish import sweep_temporaries
 from rdial.stage import Stage, StageContext, StageReport, TaskResult, run_stage
-
-InputResult = TaskResult  # one input's outcome (name: the input's file name)
-ExtractReport = StageReport
-
 
 class ExtractStage(Stage):
     name = STAGE
@@ -189,10 +185,9 @@ _MONTH = re.compile(r"(\d{4}-\d{2})")
 
 
 def sweep_leftovers(corpus: Corpus) -> int:
-    """Remove what a killed extract run left: temporary files of the small JSON outputs
-    (ledger, stats, config) written by atomic rename, and staged tables and quarantine files
-    under `_staging/extract`. (Two extract runs into one corpus at the same time
-    are not supported: one would sweep the other's temporaries.)"""
+    """Remove what a killed extract run left beyond what the scaffold sweeps for every stage
+    (rdial.stage.sweep_stage: ledger, stats, config, corpus.json temporaries): staged tables and
+    quarantine files under `_staging/extract`, and temporaries of the per-input stats."""
     found = 0
     staging = corpus.root / "_staging" / STAGE
     if staging.exists():  # killed between publishing an input and removing its staging
@@ -200,18 +195,9 @@ def sweep_leftovers(corpus: Corpus) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         with contextlib.suppress(OSError):
             staging.parent.rmdir()
-    for directory in (Ledger(corpus.root, STAGE).dir, corpus.stats_dir(STAGE)):
-        found += sweep_temporaries(directory)
-    for directory in (corpus.root / "stats", corpus.root / "config", corpus.root):
-        for tmp in directory.glob(f"{TMP_PREFIX}*-{STAGE}.json") if directory.exists() else ():
-            tmp.unlink(missing_ok=True)
-            found += 1
-    for tmp in corpus.root.glob(f"{TMP_PREFIX}*-corpus.json"):
-        tmp.unlink(missing_ok=True)
-        found += 1
-    return found
+    return found + sweep_temporaries(corpus.stats_dir(STAGE))
 
 
-__all__ = ["ExtractConfig", "ExtractReport", "ExtractStage", "InputResult", "InputTask",
-           "run_extract", "prepare_extract", "extract_input", "find_inputs", "plan",
-           "settings_fingerprint", "staging_dir", "threads_per_input"]
+__all__ = ["ExtractConfig", "ExtractStage", "InputTask", "run_extract", "prepare_extract",
+           "extract_input", "find_inputs", "plan", "settings_fingerprint", "staging_dir",
+           "threads_per_input"]

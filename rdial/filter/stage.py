@@ -1,7 +1,7 @@
 """The filter stage: chains -> rules -> train/valid/test Parquet shards, stats and rejects.
 
     python -c "from rdial.filter.stage import FilterConfig, run_filter; \
-print(run_filter(FilterConfig(corpus='corpus', preset='dialogpt')).table())"
+print(run_filter(FilterConfig(corpus='corpus', preset='dialogpt')).summary())"
 
 Steps (each a set of independent tasks on the executor; buckets run in parallel):
   1. per bucket: read chains/bucket=N.parquet, cut and judge every chain (rules.py), decide its
@@ -343,9 +343,6 @@ class FilterStage(Stage):
             head = (f"filter: preset {s['preset']}, {s['chains_out']} of {s['chains_in']} chains "
                     f"kept -> {report.corpus / 'shards'}")
         return "\n".join([head, filter_table(s, report.failed)] + report.problems)
-
-
-FilterReport = StageReport
 
 
 def run_filter(cfg: FilterConfig, *, locked: bool = False) -> StageReport:
