@@ -11,7 +11,7 @@ The file names the dump folders, the corpus, the preset (once: build and filter 
 and any stage's settings; see rdial/pipeline/config.py or docs/run.md. A new month's dump
 dropped into a dump folder is extracted, only the buckets it touched are rebuilt, the shards
 are recomputed, the exports rewritten and, with a [train] table, the model trained `steps`
-more steps (`rdial train --resume`). Nothing changed: nothing is done.
+more steps (`rdial train --resume --steps N`). Nothing changed: nothing is done.
 
 All of it runs under one hold of the corpus lock. On a terminal every stage shows its progress
 and summary; otherwise (cron) only errors and one summary line reach stderr.

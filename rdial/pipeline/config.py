@@ -136,15 +136,17 @@ def load_pipeline(path: Path, *, force: bool = False, progress: bool = True) -> 
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
             raise ConfigError(f"{where}: [train] steps: give the optimizer steps to add each run "
                               "(an integer >= 1)")
-        for key in ("shards", "resume", "max_steps", "max-steps"):
+        for key in ("shards", "resume", "max_steps", "max-steps", "accept_changed_shards",
+                    "accept-changed-shards"):
             if key in table:
                 raise ConfigError(f"{where}: [train] {key}: set by `rdial run` (shards: the "
-                                  "corpus's; resume: after the first run; max-steps: from steps)")
+                                  "corpus's; resume, accept-changed-shards: after the first run; "
+                                  "max-steps: from steps)")
         if "out" not in table:
             raise ConfigError(f"{where}: [train] out: the run folder is missing")
         train_out = _path(base, table["out"])
         train = ["--shards", str(corpus / "shards")] + _argv(where, "train", table, base)
-        _parse_as(where, "train", train + ["--max-steps", str(steps)])
+        _parse_as(where, "train", train + ["--resume", "--steps", str(steps)])
     return PipelineConfig(source=path, extract=extract, build=build, filter=filter_,
                           exports=export_argv, train=train, train_steps=steps, train_out=train_out)
 

@@ -5,8 +5,8 @@
 Each stage does only what changed (its ledger), all of them under one hold of the corpus lock
 (a second `rdial run` or stage exits 75 at once). Exports and training are steps of the run's
 own ledger (CORPUS/_ledger/run/): an export is rewritten when the shards changed (or its file is
-gone), and training runs `rdial train --resume` for `steps` more steps when the shards changed
-since it last trained, or when that training did not finish. One exit status: 0, 1 when any
+gone), and training runs `rdial train --resume --steps N` (N more steps; the run keeps its own
+config) when the shards changed since it last trained, or resumes a training that did not finish. One exit status: 0, 1 when any
 stage was partial (the others still ran), 2 on a fatal error (the later stages do not run),
 75 locked, 130 interrupted. Under cron (stderr not a terminal) it prints only errors and one
 summary line; on a terminal, each stage's progress and summary too.
@@ -160,18 +160,25 @@ def newest_step(run_dir: Path) -> int:
 
 
 def _train(root: Path, cfg: PipelineConfig, shards_fp: str | None, quiet: bool, say) -> StepResult:
-    """`rdial train ... --max-steps (newest step + steps)`, with --resume once a checkpoint
-    exists: the trainer's own command, so its checks and its resume rules apply as they are."""
+    """`rdial train ... --resume --steps N` (N more steps from the newest checkpoint; a fresh run
+    when there is none), with `--accept-changed-shards` once a checkpoint exists (a new month
+    changed the shards): the trainer's own command, so its resume rules and checks apply as they
+    are. A training that did not reach its target (interrupted) is resumed to that target."""
     ledger = Ledger(root, STAGE)
     entry = ledger.get("train")
     step = newest_step(cfg.train_out)
     if shards_fp is None:
         return StepResult("train", "failed", EXIT_PARTIAL, "no finished shards to train on")
-    if entry and entry.get("fingerprint") == shards_fp and step >= entry["stats"].get("target", 0):
+    same = entry is not None and entry.get("fingerprint") == shards_fp
+    if same and step >= entry["stats"].get("target", 0):
         return StepResult("train", "skipped", message=f"shards unchanged since step {step}")
-    target = entry["stats"]["target"] if entry and entry.get("fingerprint") == shards_fp \
-        else step + cfg.train_steps  # an unfinished training keeps its target
-    argv = cfg.train + ["--max-steps", str(target)] + (["--resume"] if step else [])
+    if same:  # unfinished: the same target
+        target = entry["stats"]["target"]
+        argv = cfg.train + ["--resume", "--max-steps", str(target)]
+    else:
+        target = step + cfg.train_steps
+        argv = cfg.train + ["--resume", "--steps", str(cfg.train_steps)] + (
+            ["--accept-changed-shards"] if step else [])
     code, chatter = _call("train", argv, quiet)
     ledger.record("train", shards_fp, outputs=[str(cfg.train_out)],
                   stats={"target": target, "exit_status": code})
