@@ -31,6 +31,7 @@ COMMANDS = {
     "export": "rdial.filter.export_cli",
     "train": "rdial.train.cli",
     "generate": "rdial.train.generate_cli",
+    "eval": "rdial.eval.cli",
 }
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
