@@ -16,7 +16,7 @@ from rdial.train.tokenizer import OFFLINE
 
 SIZES = ("tiny", "small", "medium", "large")  # rdial.train.model.SIZES holds their shapes
 # Changing these changes which examples the next step sees, so a resumed run must keep them.
-DATA_ORDER_FIELDS = ("seed", "batch_tokens", "max_seq_len", "shuffle_rows")
+DATA_ORDER_FIELDS = ("seed", "batch_tokens", "max_seq_len", "shuffle_rows", "reverse")
 
 
 @dataclass(kw_only=True)
@@ -54,6 +54,9 @@ class TrainConfig:
     save_every: int = field(default=1000, metadata=arg("checkpoint every N steps (0: only at the end)"))
     keep: int = field(default=3, metadata=arg("checkpoints to keep"))
     log_every: int = field(default=10, metadata=arg("train metrics every N steps"))
+    reverse: bool = field(default=False, metadata=arg(
+        "train the reverse model P(source | target) for MMI reranking: each dialogue as its last turn, "
+        "then the context turns newest to oldest, loss on the context (DialoGPT's prepro.py --reverse)"))
     resume: bool = field(default=False, metadata=arg("continue from the newest checkpoint in --out (start fresh if none)"))
     progress: bool = field(default=True, metadata=arg("progress line on a terminal"))
 
