@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdial.errors import InputError
+from rdial.textlines import TURN_SEPARATOR, read_lines, split_context  # noqa: F401  (re-exported)
 
 FORMATS = ("dstc7-gold", "dialogpt", "multiref")
-TURN_SEPARATOR = " EOS "
 _SCORED = re.compile(r"^-?\d+(?:\.\d+)?\|")
-_WEIGHT = re.compile(r"^-?\d+(?:\.\d+)? ")
 
 
 @dataclass(frozen=True)
@@ -55,33 +54,6 @@ class ReferenceSet:
 
     def index(self) -> dict[str, int]:
         return {item.key: i for i, item in enumerate(self.items)}
-
-
-def read_lines(path: Path) -> list[str]:
-    """Lines split on \\n only (a \\r inside a reply is text), a trailing \\r dropped; UTF-8."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from exc
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def split_context(text: str) -> list[str]:
-    turns = text.split(TURN_SEPARATOR)
-    if all(_WEIGHT.match(t) for t in turns):
-        turns = [_WEIGHT.sub("", t, count=1) for t in turns]
-    return [t.strip() for t in turns]
 
 
 def detect_format(path: Path, lines: list[str]) -> str:

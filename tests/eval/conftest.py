@@ -72,3 +72,20 @@ def run_mteval(hyps: list[str], ref_sets: list[list[str]], workdir: Path) -> tup
     nist = re.search(r"NIST:((?:\s+[\d.]+){9})", cumulative).group(1).split()
     bleu = re.search(r"BLEU:((?:\s+[\d.]+){9})", cumulative).group(1).split()
     return [float(x) for x in nist[:4]], [float(x) for x in bleu[:4]]
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """(shards, forward run, reverse run): two 3-step tiny models on the same sample shards (CPU)."""
+    from rdial.train.sample import write_sample_shards
+    from rdial.train.trainer import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("e2e")
+    shards = write_sample_shards(root / "shards", train=96, valid=6, test=6, files=1, rows_per_group=48, seed=3)
+    runs = []
+    for name, reverse in (("forward", False), ("reverse", True)):
+        train(TrainConfig(shards=shards, out=root / name, model="tiny", max_steps=3, batch_tokens=512,
+                          max_seq_len=64, lr=3e-3, warmup_steps=1, eval_every=0, eval_dialogues=6, save_every=0,
+                          log_every=4, progress=False, device="cpu", reverse=reverse))
+        runs.append(root / name)
+    return shards, runs[0], runs[1]
