@@ -25,7 +25,13 @@ _CONTRACTIONS = ("'s", "'m", "'re", "n't", "'ll", "'ve", "'d", "'em")
 
 @functools.lru_cache(maxsize=1)
 def _tweet_tokenizer():
-    from nltk.tokenize import TweetTokenizer
+    try:
+        from nltk.tokenize import TweetTokenizer
+    except ImportError as exc:
+        from rdial.errors import RdialError
+
+        raise RdialError("--clean needs nltk's TweetTokenizer (pip install 'rdial[eval]' or nltk), "
+                         "or pass --no-clean") from exc
 
     return TweetTokenizer(preserve_case=False)
 
