@@ -68,8 +68,8 @@ class EvalConfig:
     temperature: float = field(default=1.0, metadata=arg("sampling temperature"))
     mmi: Path | None = field(default=None, metadata=arg("reverse-model run (rdial train --reverse) for MMI reranking"))
     candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
-    mmi_score: str = field(default="mean", metadata=arg("MMI: reverse log-prob summed or averaged over tokens",
-                                                         choices=("mean", "sum")))
+    mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
+                                                        choices=("sum", "mean")))
     mmi_source: str = field(default="last", metadata=arg("MMI: score the last turn or the whole context",
                                                           choices=("last", "context")))
     batch_size: int = field(default=32, metadata=arg("contexts per generation batch"))
