@@ -78,7 +78,9 @@ class DecodeSettings:
         require(self.temperature > 0, "--temperature", "must be positive")
 
     def hf_kwargs(self, eos: int) -> dict:
-        kw = {"max_new_tokens": self.max_new_tokens, "eos_token_id": eos, "pad_token_id": eos,
+        # use_cache: rdial's training config saves use_cache=False (no KV cache is needed to
+        # train); decoding without it would recompute the whole sequence at every new token
+        kw = {"max_new_tokens": self.max_new_tokens, "eos_token_id": eos, "pad_token_id": eos, "use_cache": True,
               "num_return_sequences": self.n_best, "repetition_penalty": self.repetition_penalty,
               "no_repeat_ngram_size": self.no_repeat_ngram or None}
         if self.sample:
