@@ -3,6 +3,7 @@ called one context at a time, same model, same contexts.
 
     python bench/bench_generate.py                       # CPU, 64 contexts, a tiny model trained 20 steps
     python bench/bench_generate.py --contexts 64 --max-new-tokens 20 --beams 4 --candidates 8
+    python bench/bench_generate.py --model RUN --reverse REV --cases mmi --contexts 16
     python bench/bench_generate.py --model RUN --device cuda
 
 The model is a tiny GPT-2 (2 layers x 64, GPT-2's vocabulary) trained for --train-steps on
@@ -36,7 +37,9 @@ def main() -> int:
     p.add_argument("--candidates", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--train-steps", type=int, default=20)
-    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--model", type=Path, default=None, help="forward run or checkpoint (default: train a tiny one)")
+    p.add_argument("--reverse", type=Path, default=None, help="reverse run (default: train a tiny one)")
+    p.add_argument("--cases", nargs="+", default=["greedy", "beam", "mmi"], choices=["greedy", "beam", "mmi"])
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
 
@@ -53,8 +56,9 @@ def main() -> int:
     shards = write_sample_shards(tmp / "shards", train=600, valid=20, test=args.contexts, files=1, seed=7)
     runs = {}
     for name, reverse in (("forward", False), ("reverse", True)):
-        if name == "forward" and args.model is not None:
-            runs[name] = args.model
+        given = args.model if name == "forward" else args.reverse
+        if given is not None:
+            runs[name] = given
             continue
         train(TrainConfig(shards=shards, out=tmp / name, model="tiny", max_steps=args.train_steps,
                           batch_tokens=2048, max_seq_len=128, lr=3e-3, warmup_steps=2, eval_every=0,
@@ -94,6 +98,8 @@ def main() -> int:
     print(f"{len(contexts)} contexts, {args.max_new_tokens} new tokens, device {args.device}, "
           f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     for name, settings, mmi in cases:
+        if name not in args.cases:
+            continue
         base = one_at_a_time(settings)
         ours = batched(settings, mmi)
         print(f"{name:7s} one-at-a-time {base:8.1f} replies/s   rdial batched {ours:8.1f} replies/s   "
