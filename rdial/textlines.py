@@ -41,3 +41,12 @@ def split_context(text: str) -> list[str]:
     if all(_WEIGHT.match(t) for t in turns):
         turns = [_WEIGHT.sub("", t, count=1) for t in turns]
     return [t.strip() for t in turns]
+
+
+def weighted(text: str) -> bool:
+    """Every ' EOS '-separated part carries DialoGPT's weight prefix ("1.0 text")."""
+    return all(_WEIGHT.match(t) for t in text.split(TURN_SEPARATOR))
+
+
+def drop_weight(text: str) -> str:
+    return _WEIGHT.sub("", text, count=1)

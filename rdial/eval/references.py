@@ -10,7 +10,9 @@ Formats (told apart by their first line):
                own reader keeps only the text up to a second `|`; a reference may hold one).
   multiref     `context<TAB>ref1<TAB>ref2...` (rdial export --format multiref).
 Contexts hold the dialogue turns joined by " EOS " (DialoGPT's TSV); a turn may carry
-DialoGPT's weight prefix ("0.0 text"), dropped when every turn has one.
+DialoGPT's weight prefix ("0.0 text"), dropped when every turn has one; a multiref line whose
+context turns and references all carry one (rdial export from a corpus with tsv_weights) loses
+the references' prefixes too.
 
 The reference protocol (mteval needs every reference set to hold every item):
   cycle N (default, N = 6)  reference set k of an item = its refs[k mod len(refs)], k < N: what
@@ -33,7 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rdial.errors import InputError
-from rdial.textlines import TURN_SEPARATOR, read_lines, split_context  # noqa: F401  (re-exported)
+from rdial.textlines import (TURN_SEPARATOR, drop_weight, read_lines, split_context,  # noqa: F401
+                             weighted)
 
 FORMATS = ("dstc7-gold", "dialogpt", "multiref")
 _SCORED = re.compile(r"^-?\d+(?:\.\d+)?\|")
@@ -93,6 +96,8 @@ def read_references(path: Path, fmt: str | None = None) -> ReferenceSet:
             seen[key] = number
         else:
             key, context, refs = str(number), split_context(fields[0]), fields[1:]
+            if fmt == "multiref" and weighted(fields[0]) and all(weighted(r) for r in refs):
+                refs = [drop_weight(r) for r in refs]  # written from a corpus with tsv_weights: "1.0 ref"
             if fmt == "dialogpt":
                 bad = [f for f in refs if not _SCORED.match(f)]
                 if bad:

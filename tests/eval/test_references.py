@@ -66,3 +66,10 @@ def test_hypotheses_plain_and_dstc7(tmp_path):
         read_systems(write(tmp_path / "sys2.tsv", "SystemID\tInstanceID\tResponse\nA\tk1\tx\n"), refs)
     with pytest.raises(InputError, match=r"sys3.tsv:2: InstanceID zz is not in"):
         read_systems(write(tmp_path / "sys3.tsv", "SystemID\tInstanceID\tResponse\nA\tzz\tx\n"), refs)
+
+
+def test_multiref_written_with_weights_loses_them(tmp_path):
+    multi = read_references(write(tmp_path / "w.tsv", "0.0 hi EOS 1.0 there\t1.0 r one\t1.0 r two\n"))
+    assert (multi.items[0].context, multi.items[0].refs) == (["hi", "there"], ["r one", "r two"])
+    plain = read_references(write(tmp_path / "p.tsv", "hi EOS there\t1.0 is a number\n"))
+    assert plain.items[0].refs == ["1.0 is a number"]
