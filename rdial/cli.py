@@ -44,6 +44,7 @@ COMMANDS = {
     "export": "rdial.filter.export_cli",
     "train": "rdial.train.cli",
     "generate": "rdial.train.generate_cli",
+    "eval": "rdial.eval.cli",
     "run": "rdial.pipeline.cli",
     "status": "rdial.pipeline.status_cli",
 }

@@ -65,6 +65,9 @@ class TrainConfig:
     save_every: int = field(default=1000, metadata=arg("checkpoint every N steps (0: only at the end)"))
     keep: int = field(default=3, metadata=arg("checkpoints to keep"))
     log_every: int = field(default=10, metadata=arg("train metrics every N steps"))
+    reverse: bool = field(default=False, metadata=arg(
+        "train the reverse model P(source | target) for MMI reranking: each dialogue as its last turn, "
+        "then the context turns newest to oldest, loss on the context (DialoGPT's prepro.py --reverse)"))
     resume: bool = field(default=False, metadata=arg(
         "continue from the newest checkpoint in --out with the run's saved config (start fresh if "
         "none); only --max-steps, --steps, --shards, --eval-every, --eval-dialogues, --save-every, "

@@ -73,3 +73,36 @@ def _first_kept_turn(turns: list[list[int]], max_seq_len: int) -> int | None:
         first -= 1
         total += len(turns[first]) + 1
     return first
+
+
+def encode_reverse_dialogue(turns: list[list[int]], weights: list[float] | None, *, eos_id: int,
+                            max_seq_len: int) -> tuple[Example | None, str | None]:
+    """The reverse model's example (`rdial train --reverse`, DialoGPT's `prepro.py --reverse`):
+    the last turn (the forward model's target) first, then the context turns newest to oldest,
+    each ended by EOS; the loss is on every context turn, none on the target:
+
+        ids     t3 t3 EOS  t2 t2 EOS  t1 t1 t1 EOS
+        labels  -100 ...   t2 t2 EOS  t1 t1 t1 EOS
+
+    This is P(source | target), the score MMI reranking needs, and the order puts the turn
+    the target answers right after it. Too long: the newest context is kept (the sequence is
+    cut at its end). Dropped: bad_weights, one_turn, no_target (the last turn has weight 0,
+    so it was no target of the forward model either), too_long (the target alone fills it).
+    """
+    if weights is None or len(weights) != len(turns):
+        return None, "bad_weights"
+    if len(turns) < 2:
+        return None, "one_turn"
+    if not weights[-1] > 0:
+        return None, "no_target"
+    if len(turns[-1]) + 1 >= max_seq_len:
+        return None, "too_long"
+    ids: list[int] = []
+    labels: list[int] = []
+    for i, turn in enumerate(reversed(turns)):
+        piece = turn + [eos_id]
+        ids += piece
+        labels += [IGNORE] * len(piece) if i == 0 else piece
+        if len(ids) >= max_seq_len:
+            break
+    return Example(ids=ids[:max_seq_len], labels=labels[:max_seq_len]), None

@@ -1,19 +1,31 @@
-"""Reply to a dialogue with a trained checkpoint, in DialoGPT's format.
+"""Reply to dialogues with a trained checkpoint, in DialoGPT's format: one, or a file of them batched.
 
     python -c "from rdial.train.generate import reply; print(reply('run', ['hi, how are you?']))"
+    python -c "from rdial.train.generate import Generator, DecodeSettings as D; \
+print(Generator('run').generate([['hi'], ['what comes after 3?']], D(beams=5)))"
 
 The dialogue's turns are joined and ended by <|endoftext|>; the model continues until it
-writes <|endoftext|> (or --max-new-tokens). Greedy by default; --sample draws with top-k/top-p.
-`model_dir` is a checkpoint directory or a run directory (its newest checkpoint).
+writes <|endoftext|> (or max_new_tokens). Decoding: greedy (default), beam search (`beams`,
+`length_penalty`), sampling (`sample`, top-k/top-p/temperature), each with `no_repeat_ngram`
+and `repetition_penalty`, `n_best` replies per context; Hugging Face `generate` does the search.
+
+Batches: contexts are sorted by length, cut into batches of `batch_size`, left-padded (the new
+tokens of every row start at the same column) with an attention mask; GPT-2's positions are
+absolute, so position ids count real tokens only (0 at a row's first real token; Hugging Face
+derives them from the mask), and a padded row decodes exactly as it would alone (tested for
+greedy and beam). Replies come back in input order. `model_dir` is a checkpoint directory or a
+run directory (its newest checkpoint).
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from rdial.config import require
 from rdial.errors import RdialError
 from rdial.train.checkpoint import list_checkpoints
 from rdial.train.model import check_compatible, load_pretrained
@@ -30,7 +42,60 @@ def resolve_model_dir(path: Path) -> Path:
     return found[-1]
 
 
-class ChatModel:
+def resolve_device(spec: str) -> str:
+    if spec == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if spec == "cuda" and not torch.cuda.is_available():
+        raise RdialError("--device cuda: no CUDA device is visible to torch")
+    require(spec in ("cpu", "cuda") or spec.startswith("cuda:"), "--device", f"{spec!r}: auto, cpu or cuda")
+    return spec
+
+
+@dataclass(kw_only=True)
+class DecodeSettings:
+    max_new_tokens: int = 40
+    beams: int = 1
+    length_penalty: float = 1.0      # beam: a hypothesis scores sum(log p) / length**length_penalty
+    no_repeat_ngram: int = 0
+    repetition_penalty: float = 1.0
+    sample: bool = False
+    top_k: int = 50
+    top_p: float = 1.0
+    temperature: float = 1.0
+    n_best: int = 1                  # replies returned per context (<= beams, or samples drawn)
+    seed: int = 0
+
+    def __post_init__(self):
+        require(self.max_new_tokens >= 1, "--max-new-tokens", "must be at least 1")
+        require(self.beams >= 1, "--beams", "must be at least 1")
+        require(self.n_best >= 1, "--n-best", "must be at least 1")
+        require(self.sample or self.n_best <= self.beams, "--n-best",
+                f"{self.n_best} exceeds --beams {self.beams}: beam search keeps only that many")
+        require(self.no_repeat_ngram >= 0, "--no-repeat-ngram", "must be 0 or more")
+        require(self.repetition_penalty > 0, "--repetition-penalty", "must be positive")
+        require(self.top_k >= 0, "--top-k", "must be 0 or more")
+        require(0 < self.top_p <= 1, "--top-p", "must be in (0, 1]")
+        require(self.temperature > 0, "--temperature", "must be positive")
+
+    def hf_kwargs(self, eos: int) -> dict:
+        # use_cache: rdial's training config saves use_cache=False (no KV cache is needed to
+        # train); decoding without it would recompute the whole sequence at every new token
+        kw = {"max_new_tokens": self.max_new_tokens, "eos_token_id": eos, "pad_token_id": eos, "use_cache": True,
+              "num_return_sequences": self.n_best, "repetition_penalty": self.repetition_penalty,
+              "no_repeat_ngram_size": self.no_repeat_ngram or None}
+        if self.sample:
+            kw.update(do_sample=True, top_k=self.top_k or None, top_p=self.top_p, temperature=self.temperature,
+                      num_beams=1)
+        else:
+            kw.update(do_sample=False, top_k=None, top_p=None, temperature=None, num_beams=self.beams)
+            if self.beams > 1:
+                kw.update(length_penalty=self.length_penalty, early_stopping=True)
+        return kw
+
+
+class Generator:
+    """A model loaded once; `generate` replies to many contexts in left-padded batches."""
+
     def __init__(self, model_dir: Path, tokenizer: str | None = None, device: str = "cpu"):
         self.model_dir = resolve_model_dir(model_dir)
         self.tokenizer = load_tokenizer(tokenizer or tokenizer_for_model(self.model_dir))
@@ -38,25 +103,59 @@ class ChatModel:
         check_compatible(self.model, self.tokenizer, 8, where=str(self.model_dir))
         self.device = device
 
-    def reply(self, turns: list[str], *, max_new_tokens: int = 40, sample: bool = False,
-              top_k: int = 50, top_p: float = 0.9, temperature: float = 1.0, seed: int = 0) -> str:
+    def context_ids(self, turns: list[str], max_new_tokens: int) -> list[int]:
         if not turns:
             raise RdialError("generate: give at least one turn to reply to")
         eos = self.tokenizer.eos_id
         ids = [t for turn in self.tokenizer.encode_turns(list(turns)) for t in turn + [eos]]
         room = self.model.config.n_positions - max_new_tokens
-        ids = ids[-room:]  # the newest context, as in training
-        input_ids = torch.tensor([ids], device=self.device)
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            out = self.model.generate(
-                input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_new_tokens,
-                do_sample=sample, top_k=top_k if sample else None, top_p=top_p if sample else None,
-                temperature=temperature if sample else None, eos_token_id=eos, pad_token_id=eos)
-        new = out[0, input_ids.shape[1]:].tolist()
-        if eos in new:
-            new = new[:new.index(eos)]
-        return self.tokenizer.decode(new).strip()
+        return ids[-room:]  # the newest context, as in training
+
+    def generate_ids(self, contexts: list[list[int]], settings: DecodeSettings, *,
+                     batch_size: int = 32) -> list[list[list[int]]]:
+        """New token ids (ending before <|endoftext|>), `n_best` per context, in input order."""
+        eos = self.tokenizer.eos_id
+        order = sorted(range(len(contexts)), key=lambda i: len(contexts[i]))
+        out: list[list[list[int]] | None] = [None] * len(contexts)
+        kwargs = settings.hf_kwargs(eos)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            width = max(len(contexts[i]) for i in chunk)
+            ids = torch.full((len(chunk), width), eos, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                n = len(contexts[i])
+                ids[row, width - n:] = torch.tensor(contexts[i])
+                mask[row, width - n:] = 1
+            if settings.sample:
+                torch.manual_seed(settings.seed + start)  # a batch's draws depend on the seed and its place
+            with torch.no_grad():
+                gen = self.model.generate(ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)
+            new = gen[:, width:].tolist()
+            for row, i in enumerate(chunk):
+                replies = []
+                for seq in new[row * settings.n_best:(row + 1) * settings.n_best]:
+                    replies.append(seq[:seq.index(eos)] if eos in seq else seq)
+                out[i] = replies
+        return out  # type: ignore[return-value]
+
+    def generate_nbest(self, contexts: list[list[str]], settings: DecodeSettings, *,
+                       batch_size: int = 32) -> list[list[str]]:
+        ids = [self.context_ids(turns, settings.max_new_tokens) for turns in contexts]
+        return [[self.tokenizer.decode(r).strip() for r in replies]
+                for replies in self.generate_ids(ids, settings, batch_size=batch_size)]
+
+    def generate(self, contexts: list[list[str]], settings: DecodeSettings, *, batch_size: int = 32) -> list[str]:
+        """The best reply to each context (turns oldest first), in input order."""
+        return [n[0] for n in self.generate_nbest(contexts, settings, batch_size=batch_size)]
+
+
+class ChatModel(Generator):
+    def reply(self, turns: list[str], *, max_new_tokens: int = 40, sample: bool = False,
+              top_k: int = 50, top_p: float = 0.9, temperature: float = 1.0, seed: int = 0, **more) -> str:
+        settings = DecodeSettings(max_new_tokens=max_new_tokens, sample=sample, top_k=top_k, top_p=top_p,
+                                  temperature=temperature, seed=seed, **more)
+        return self.generate([list(turns)], settings, batch_size=1)[0]
 
 
 @functools.lru_cache(maxsize=2)

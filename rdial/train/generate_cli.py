@@ -1,16 +1,27 @@
-"""Talk to a trained model: reply to a dialogue, or chat on the terminal.
+"""Talk to a trained model: reply to a dialogue, to a file of dialogues (batched), or chat.
 
     rdial generate run "does anyone know a good pizza place?"
     rdial generate run "first turn" "second turn"           # reply to a longer dialogue
+    rdial generate run --beams 5 --no-repeat-ngram 3 "hi"    # beam search
+    rdial generate run --input contexts.tsv --output hyps.txt --batch-size 64 --device auto
+    rdial generate run --mmi reverse-run --candidates 16 "hi"  # MMI reranking (rdial train --reverse)
     rdial generate run --chat --sample                       # interactive; empty line or EOF ends
-    rdial generate run/checkpoints/step-00010000 "hi"        # one checkpoint
 
 MODEL is a run directory (its newest checkpoint is used) or one checkpoint directory (any
 Hugging Face GPT-2 directory works, e.g. DialoGPT's weights). Turns are joined by
 <|endoftext|> as in training; the reply ends at the model's <|endoftext|>. Greedy decoding
-unless --sample. In --chat the last --history turns are the context.
+unless --beams N (beam search, --length-penalty) or --sample (top-k/top-p); --n-best prints
+that many replies (tab-separated in --output). In --chat the last --history turns are the context.
 
-Prints the reply on stdout. Exit status: 0 ok; 2 no such model, or a corrupt one.
+--input: one context a line, its turns separated by " EOS " as in DialoGPT's TSV (a weight
+prefix "0.0 " per turn is dropped; only the first tab-separated field is read, so a multiref
+TSV or DialoGPT's test.refs.txt works as it is); --output gets one reply a line, same order
+(an empty reply is an empty line). Batches are left-padded; the replies equal one-at-a-time
+decoding. --mmi: --candidates samples per context, the one the reverse model scores best
+(log P(source | reply), --mmi-score sum|mean over the source, --mmi-source last turn|context).
+
+Prints the reply on stdout; a model that replies with nothing says so on stderr (no empty
+line). Exit status: 0 ok; 2 no such model, a corrupt one, or a bad --input line.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from pathlib import Path
 
 from rdial.config import add_config_arguments, arg, config_from_args, require
 
-HELP = "reply to a dialogue (or chat) with a trained checkpoint"
+HELP = "reply to a dialogue, a file of dialogues (batched, beam/sampling/MMI), or chat"
 
 
 @dataclass(kw_only=True)
@@ -29,11 +40,26 @@ class GenerateConfig:
     model: Path = field(metadata=arg("run directory or checkpoint directory", positional=True))
     turns: list[str] = field(default_factory=list, metadata=arg("the dialogue so far, oldest turn first", cli=False))
     chat: bool = field(default=False, metadata=arg("interactive chat on the terminal"))
+    input: Path | None = field(default=None, metadata=arg("file of contexts, one a line, turns separated by ' EOS '"))
+    output: Path | None = field(default=None, metadata=arg("with --input: write the replies here (default: stdout)"))
     max_new_tokens: int = field(default=40, metadata=arg("longest reply in tokens"))
+    beams: int = field(default=1, metadata=arg("beam search width (1: greedy)"))
+    length_penalty: float = field(default=1.0, metadata=arg("beam search: score / length**penalty"))
+    no_repeat_ngram: int = field(default=0, metadata=arg("never repeat an n-gram of this size (0: off)"))
+    repetition_penalty: float = field(default=1.0, metadata=arg("CTRL's repetition penalty (1: off)"))
+    n_best: int = field(default=1, metadata=arg("replies per context (beam: at most --beams)"))
     sample: bool = field(default=False, metadata=arg("sample (top-k/top-p) instead of greedy decoding"))
-    top_k: int = field(default=50, metadata=arg("sampling: keep the k likeliest tokens"))
+    top_k: int = field(default=50, metadata=arg("sampling: keep the k likeliest tokens (0: all)"))
     top_p: float = field(default=0.9, metadata=arg("sampling: nucleus probability mass"))
     temperature: float = field(default=1.0, metadata=arg("sampling temperature"))
+    mmi: Path | None = field(default=None, metadata=arg("reverse-model run for MMI reranking (rdial train --reverse)"))
+    candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
+    mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
+                                                        choices=("sum", "mean")))
+    mmi_source: str = field(default="last", metadata=arg("MMI: the source is the last turn or the whole context",
+                                                          choices=("last", "context")))
+    batch_size: int = field(default=32, metadata=arg("contexts per batch"))
+    device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     history: int = field(default=5, metadata=arg("chat: turns of context kept"))
     seed: int = field(default=0, metadata=arg("sampling seed"))
     tokenizer: str | None = field(default=None, metadata=arg(
@@ -42,9 +68,14 @@ class GenerateConfig:
 
     def __post_init__(self):
         self.model = Path(self.model)
-        require(self.chat or bool(self.turns), "TURNS", "give the dialogue to reply to, or --chat")
+        require(self.chat or bool(self.turns) or self.input is not None, "TURNS",
+                "give the dialogue to reply to, --input FILE, or --chat")
+        require(self.output is None or self.input is not None, "--output", "needs --input")
         require(self.max_new_tokens >= 1, "--max-new-tokens", "must be at least 1")
         require(self.history >= 1, "--history", "must be at least 1")
+        require(self.batch_size >= 1, "--batch-size", "must be at least 1")
+        require(self.candidates >= 1, "--candidates", "must be at least 1")
+        require(self.mmi is None or self.n_best == 1, "--n-best", "MMI returns one reply per context")
 
 
 def add_arguments(parser) -> None:
@@ -52,15 +83,62 @@ def add_arguments(parser) -> None:
     parser.add_argument("turns", nargs="*", metavar="TURN", help="the dialogue so far, oldest turn first")
 
 
+def read_contexts(path: Path) -> list[list[str]]:
+    from rdial.errors import InputError
+    from rdial.textlines import read_lines, split_context
+
+    contexts = []
+    for number, line in enumerate(read_lines(path), 1):
+        context = split_context(line.split("\t")[0])
+        if not any(context):
+            raise InputError(f"{path}:{number}: an empty context; one dialogue a line, turns separated by ' EOS '")
+        contexts.append(context)
+    return contexts
+
+
 def run(args) -> int:
-    from rdial.train.generate import ChatModel
+    from rdial.train.generate import DecodeSettings, Generator, resolve_device
 
     cfg = config_from_args(GenerateConfig, args)
-    chat = ChatModel(cfg.model, tokenizer=cfg.tokenizer)
-    options = {"max_new_tokens": cfg.max_new_tokens, "sample": cfg.sample, "top_k": cfg.top_k,
-               "top_p": cfg.top_p, "temperature": cfg.temperature, "seed": cfg.seed}
+    settings = DecodeSettings(max_new_tokens=cfg.max_new_tokens, beams=cfg.beams, length_penalty=cfg.length_penalty,
+                              no_repeat_ngram=cfg.no_repeat_ngram, repetition_penalty=cfg.repetition_penalty,
+                              n_best=cfg.n_best, sample=cfg.sample, top_k=cfg.top_k, top_p=cfg.top_p,
+                              temperature=cfg.temperature, seed=cfg.seed)
+    device = resolve_device(cfg.device)
+    generator = Generator(cfg.model, tokenizer=cfg.tokenizer, device=device)
+    reranker = None
+    if cfg.mmi is not None:
+        from rdial.train.mmi import MmiReranker
+
+        reranker = MmiReranker(cfg.mmi, device=device, score=cfg.mmi_score, source=cfg.mmi_source)
+
+    def answer(contexts: list[list[str]]) -> list[list[str]]:
+        if reranker is not None:
+            return [[r] for r in reranker.rerank_all(generator, contexts, settings, candidates=cfg.candidates,
+                                                     batch_size=cfg.batch_size)]
+        return generator.generate_nbest(contexts, settings, batch_size=cfg.batch_size)
+
+    if cfg.input is not None:
+        contexts = read_contexts(cfg.input)
+        replies = answer(contexts)
+        text = "".join("\t".join(r.replace("\t", " ").replace("\n", " ") for r in n) + "\n" for n in replies)
+        if cfg.output is not None:
+            from rdial.publish import atomic_write_text
+
+            atomic_write_text(cfg.output, text)
+        else:
+            sys.stdout.write(text)
+        empty = sum(1 for n in replies if not n[0])
+        print(f"rdial generate: {len(replies)} contexts, {empty} empty replies"
+              + (f"; replies in {cfg.output}" if cfg.output else ""), file=sys.stderr)
+        return 0
     if not cfg.chat:
-        print(chat.reply(cfg.turns, **options))
+        replies = answer([cfg.turns])[0]
+        if not any(replies):
+            print("rdial generate: the model replied with nothing (it wrote <|endoftext|> at once)", file=sys.stderr)
+            return 0
+        for r in replies:
+            print(r)
         return 0
     history = list(cfg.turns)
     while True:
@@ -71,8 +149,8 @@ def run(args) -> int:
         if not line.strip():
             break
         history.append(line.strip())
-        answer = chat.reply(history[-cfg.history:], **options)
-        history.append(answer)
-        print(f"bot> {answer}", flush=True)
+        text = answer([history[-cfg.history:]])[0][0]
+        history.append(text)
+        print(f"bot> {text}", flush=True)
     print(file=sys.stderr)
     return 0

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from rdial.errors import RdialError
 from rdial.train.batching import Batch, bucket_batches, collate, window_batches
-from rdial.train.dialogue import encode_dialogue
+from rdial.train.dialogue import encode_dialogue, encode_reverse_dialogue
 
 COLUMNS = ("turn_texts", "turn_weights")
 
@@ -164,15 +164,17 @@ def read_slices(slices: tuple, files: dict) -> tuple[list, list]:
 
 
 def encode_rows(tokenizer, texts: list, weights: list, max_seq_len: int,
-                dropped: Counter) -> list:
-    """Examples of the rows that survive; each dropped row counted under its reason."""
+                dropped: Counter, reverse: bool = False) -> list:
+    """Examples of the rows that survive; each dropped row counted under its reason.
+    `reverse`: the reverse model's examples (rdial.train.dialogue.encode_reverse_dialogue)."""
+    encode = encode_reverse_dialogue if reverse else encode_dialogue
     flat = [t or "" for row in texts for t in (row or [])]
     encoded = tokenizer.encode_turns(flat)
     examples, at = [], 0
     for row, row_weights in zip(texts, weights):
         n = len(row or [])
-        example, reason = encode_dialogue(encoded[at:at + n], row_weights, eos_id=tokenizer.eos_id,
-                                          max_seq_len=max_seq_len)
+        example, reason = encode(encoded[at:at + n], row_weights, eos_id=tokenizer.eos_id,
+                                 max_seq_len=max_seq_len)
         at += n
         if example is None:
             dropped[reason] += 1
@@ -192,13 +194,14 @@ class WindowJob:
     window: int
     batch_tokens: int
     max_seq_len: int
+    reverse: bool = False  # rdial train --reverse
 
 
 def build_window(job: WindowJob, tokenizer, files: dict) -> tuple[list[Batch], Counter, int]:
     """(batches, dropped rows by reason, rows read) of one window: a pure function of `job`."""
     texts, weights = read_slices(job.slices, files)
     dropped: Counter = Counter()
-    examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped)
+    examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped, job.reverse)
     rng = np.random.default_rng([job.seed, job.epoch, job.lane, job.window])
     return window_batches(examples, job.batch_tokens, tokenizer.eos_id, rng), dropped, len(texts)
 
@@ -234,8 +237,9 @@ class DialogueLoader:
     """
 
     def __init__(self, stream: ShardStream, tokenizer, *, batch_tokens: int, max_seq_len: int,
-                 position: LanePosition = LanePosition(), prefetch: int = 32, pool=None):
+                 position: LanePosition = LanePosition(), prefetch: int = 32, pool=None, reverse: bool = False):
         self.stream, self.tokenizer = stream, tokenizer
+        self.reverse = reverse
         self.batch_tokens, self.max_seq_len = batch_tokens, max_seq_len
         self.position = position
         self.prefetch = prefetch
@@ -255,7 +259,7 @@ class DialogueLoader:
             for w in range(w, len(windows)):
                 yield WindowJob(slices=slices_of(windows[w]), tokenizer=self.tokenizer.name, seed=stream.seed,
                                 epoch=epoch, lane=stream.lane, window=w, batch_tokens=self.batch_tokens,
-                                max_seq_len=self.max_seq_len), skip
+                                max_seq_len=self.max_seq_len, reverse=self.reverse), skip
                 skip = 0
             epoch, w = epoch + 1, 0
 
@@ -328,7 +332,7 @@ class _Prefetcher:
 
 
 def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, limit: int,
-                 batch_tokens: int, max_seq_len: int) -> tuple[list[Batch], Counter]:
+                 batch_tokens: int, max_seq_len: int, reverse: bool = False) -> tuple[list[Batch], Counter]:
     """This rank's share of the first `limit` dialogues of a split (0 = all), length-bucketed."""
     dropped: Counter = Counter()
     texts, weights = [], []
@@ -343,6 +347,6 @@ def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, li
         texts, weights = texts[:limit], weights[:limit]
     mine = range(rank, len(texts), world)
     examples = encode_rows(tokenizer, [texts[i] for i in mine], [weights[i] for i in mine],
-                           max_seq_len, dropped)
+                           max_seq_len, dropped, reverse)
     groups = bucket_batches([len(e) for e in examples], batch_tokens)
     return [collate([examples[i] for i in g], tokenizer.eos_id) for g in groups], dropped

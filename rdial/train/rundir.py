@@ -95,6 +95,7 @@ class Resumed:
 _WHAT = {"model": "the model", "dropout": "the model", "tokenizer": "the tokenizer",
          "seed": "the data order", "batch_tokens": "the data order", "max_seq_len": "the data order",
          "shuffle_rows": "the data order", "grad_accum": "the data order (lanes)",
+         "reverse": "what the model learns (forward or reverse)",
          "lr": "the optimiser's state", "schedule": "the optimiser's state",
          "warmup_steps": "the optimiser's state", "weight_decay": "the optimiser's state",
          "clip": "the optimiser's state", "precision": "the optimiser's state (grad scaler, numerics)"}

@@ -311,7 +311,8 @@ class _Trainer:
                                  shuffle_rows=cfg.shuffle_rows)
             position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
             loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
-                                          max_seq_len=cfg.max_seq_len, position=position, pool=self.pool))
+                                          max_seq_len=cfg.max_seq_len, position=position, pool=self.pool,
+                                          reverse=cfg.reverse))
         return loaders
 
     # --- the loop ----------------------------------------------------------------------------
@@ -427,7 +428,7 @@ class _Trainer:
             units = self.data.valid if split == "valid" else self.data.test
             cache[split] = eval_batches(units, self.tokenizer, rank=self.dist.rank, world=self.dist.world,
                                         limit=self.cfg.eval_dialogues, batch_tokens=self.cfg.batch_tokens,
-                                        max_seq_len=self.cfg.max_seq_len)[0] if units else []
+                                        max_seq_len=self.cfg.max_seq_len, reverse=self.cfg.reverse)[0] if units else []
         loss_fn = CausalLMLoss(self.model)
         sums = torch.zeros(2, dtype=torch.float64, device=self.dist.device)
         self.model.eval()
