@@ -4,8 +4,10 @@
 print(run_build(BuildConfig(corpus=Path('corpus'))))"
 
 What a run does:
-  1. resolve the config: explicit settings, else the preset's build defaults, else DEFAULTS;
-     save it as CORPUS/config/build.json
+  1. resolve the preset (--preset, else the --filter-config's base, else the one the corpus
+     was built with, else rdial; another preset than the corpus' needs --force) and the config:
+     explicit flags, else the preset's [build] defaults; save it as CORPUS/config/build.json
+     and record the preset's comment rules in corpus.json (rdial/rules/record.py)
   2. plan: one task per bucket holding comments; a bucket is skipped when the ledger
      (CORPUS/_ledger/build/bucket=NNNNN.json) holds the same fingerprint (its input files'
      fingerprints + the build settings) and its chains file exists; chains of buckets that no
@@ -31,8 +33,6 @@ import pyarrow.parquet as pq
 
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.inputs import bucket_inputs, read_bucket
-from rdial.build.preset_hook import (CommentRuleHook, PresetSpec, build_defaults, load_settings,
-                                     settings_fingerprint)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError
@@ -40,13 +40,15 @@ from rdial.executor import TaskFailure, default_workers, run_tasks, start_backen
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import atomic_path, atomic_write_json, sweep_temporaries
+from rdial.rules import DEFAULT_PRESET, PRESETS, BuildDefaults, RuleSettings, load_settings
+from rdial.rules.comment import comment_rule_reasons, comment_signature
+from rdial.rules.record import check_build, preset_record, recorded_preset, write_record
 
 STAGE = "build"
 # Bump when the chains written for the same inputs and settings change: forces a rebuild.
 BUILD_FORMAT = 1
-# Settings a preset may default; None in BuildConfig means "not given".
-DEFAULTS = {"targets": "leaves", "min_turns": 2, "max_turns": 0, "per_month": False,
-            "with_title": False}
+# Settings a preset may default ([build], rdial.rules.BuildDefaults); None here means "not given".
+DEFAULTS = tuple(f.name for f in dataclasses.fields(BuildDefaults))
 ROW_GROUP = 64 * 1024  # chains per Parquet row group: fixed, so reruns write the same bytes
 
 
@@ -69,18 +71,21 @@ class BuildConfig:
         "make the submission title the first turn of chains that start at a top-level comment "
         "of a thread whose submission (RS data) is in the corpus (default: off)"))
     preset: str | None = field(default=None, metadata=arg(
-        "filter preset (see `rdial filter --help`): its comment rules mark comments unusable "
-        "before chains are formed, and its build defaults apply to flags not given",
-        metavar="NAME"))
+        f"preset ({', '.join(PRESETS)}; see `rdial filter --list-settings`): its comment rules "
+        "mark comments unusable before chains are formed, and its [build] defaults apply to "
+        "flags not given; recorded in the corpus, which keeps it (another one needs --force) "
+        f"(default: the corpus' preset, else {DEFAULT_PRESET})", choices=PRESETS))
     filter_config: Path | None = field(default=None, metadata=arg(
-        "TOML file of filter settings, for the comment rules as with --preset", metavar="PATH"))
+        "TOML file of preset settings (as `rdial filter --config`), for the comment rules and "
+        "[build] defaults", metavar="PATH"))
     workers: int = field(default_factory=default_workers, metadata=arg(
         "buckets built in parallel; peak memory is about one bucket per worker"))
     executor: str = field(default="local", metadata=arg(
         "where tasks run: local process pool, or a Ray cluster (RAY_ADDRESS)",
         choices=("local", "ray")))
     force: bool = field(default=False, metadata=arg(
-        "rebuild every bucket, even those the ledger says are up to date"))
+        "rebuild every bucket, even those the ledger says are up to date; needed to change "
+        "the corpus' preset"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
@@ -97,26 +102,14 @@ class BuildConfig:
         require(self.workers >= 1, "--workers", "must be at least 1")
         require(self.executor in ("local", "ray"), "--executor", "choose local or ray")
 
-    @property
-    def preset_spec(self) -> PresetSpec:
-        return PresetSpec(preset=self.preset, filter_config=self.filter_config)
-
-    def resolved(self, preset_defaults: dict | None = None) -> "BuildConfig":
-        """Fill every unset setting: the preset's build default, else DEFAULTS."""
-        preset_defaults = preset_defaults or {}
+    def resolved(self, defaults: BuildDefaults) -> "BuildConfig":
+        """Fill every unset setting from the preset's [build] defaults."""
         names = {f.name: f for f in dataclasses.fields(self)}
-        unknown = sorted(set(preset_defaults) - set(DEFAULTS))
-        if unknown:
-            raise ConfigError(f"{self.preset_spec.flag}: build default {unknown[0]!r} of the "
-                              f"preset is not a build setting ({', '.join(DEFAULTS)})")
-        values = {}
-        for name, default in DEFAULTS.items():
-            if getattr(self, name) is None:
-                values[name] = preset_defaults.get(name, default)
+        values = {n: getattr(defaults, n) for n in DEFAULTS if getattr(self, n) is None}
         try:
             return dataclasses.replace(self, **values)
         except ConfigError as exc:
-            flags = ", ".join(flag_of(names[n]) for n in values if n in preset_defaults)
+            flags = ", ".join(flag_of(names[n]) for n in values)
             raise ConfigError(f"{exc} (after the preset's defaults for {flags})") from exc
 
     def chain_options(self) -> ChainOptions:
@@ -137,7 +130,7 @@ class BucketTask:
     comment_files: tuple[Path, ...]
     submission_files: tuple[Path, ...]
     options: ChainOptions
-    preset: PresetSpec
+    settings: RuleSettings   # the preset's settings: its comment rules run in the worker
     fingerprint: str
     size: int  # input bytes, to run the largest first
 
@@ -181,18 +174,20 @@ def run_build(cfg: BuildConfig, *, progress: bool = True) -> BuildReport:
 
 
 def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> BuildReport:
-    spec = cfg.preset_spec
-    settings = load_settings(spec) if spec.active else None
-    cfg = cfg.resolved(build_defaults(settings))
+    settings = load_settings(cfg.preset, cfg.filter_config, fallback=recorded_preset(corpus))
+    check_build(corpus, settings.preset, "--preset" if cfg.preset else "--filter-config",
+                cfg.force)
+    cfg = cfg.resolved(settings.build)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
-    settings_hash = build_settings_hash(cfg, spec, settings)
+    write_record(corpus, preset_record(settings, cfg.filter_config, to_jsonable(cfg.chain_options())))
+    settings_hash = build_settings_hash(cfg, settings)
 
     ledger = Ledger(corpus.root, STAGE)
     sweep_temporaries(corpus.chains_dir)
     buckets = corpus.nonempty_buckets("comments")
     report = BuildReport(corpus=corpus.root, buckets=len(buckets))
     report.removed = remove_stale(corpus, ledger, set(buckets))
-    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings_hash)
+    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings, settings_hash)
     report.skipped = len(buckets) - len(tasks)
 
     meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress and bool(tasks))
@@ -215,16 +210,15 @@ def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> Bu
     return report
 
 
-def build_settings_hash(cfg: BuildConfig, spec: PresetSpec, settings) -> str:
-    """What, besides the input files, decides a bucket's chains."""
-    semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options())}
-    if spec.active:
-        semantics["preset"] = settings_fingerprint(spec, settings)
+def build_settings_hash(cfg: BuildConfig, settings: RuleSettings) -> str:
+    """What, besides the input files, decides a bucket's chains (the chain rules do not)."""
+    semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options()),
+                 "comments": comment_signature(settings)}
     return hashlib.blake2b(json.dumps(semantics, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildConfig,
-               settings_hash: str) -> list[BucketTask]:
+               settings: RuleSettings, settings_hash: str) -> list[BucketTask]:
     tasks = []
     for bucket in buckets:
         comment_files, submission_files = bucket_inputs(corpus, bucket)
@@ -233,7 +227,7 @@ def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildCon
         parts["build-settings"] = settings_hash
         task = BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
                           submission_files=tuple(submission_files), options=cfg.chain_options(),
-                          preset=cfg.preset_spec, fingerprint=combine_fingerprints(parts),
+                          settings=settings, fingerprint=combine_fingerprints(parts),
                           size=sum(p.stat().st_size for p in files))
         up_to_date = ledger.is_done(task.key, task.fingerprint) and corpus.chains_file(bucket).exists()
         if cfg.force or not up_to_date:
@@ -259,7 +253,9 @@ def remove_stale(corpus: Corpus, ledger: Ledger, buckets: set[int]) -> int:
 def build_bucket(task: BucketTask) -> dict:
     """The worker: read one bucket, build its chains, publish them, record the ledger."""
     inputs = read_bucket(list(task.comment_files), list(task.submission_files))
-    rules = CommentRuleHook(task.preset) if task.preset.active else None
+    settings = task.settings
+    rules = ((lambda comments, subs: comment_rule_reasons(comments, subs, settings))
+             if settings.comment_rules else None)
     table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules)
     final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)
     write_chains(table, final)

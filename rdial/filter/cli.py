@@ -14,8 +14,8 @@ Presets (every dropped chain is counted under its rule's name):
   paper     bad_subreddit long_target too_few_turns empty_target url repetition no_common_word
             markup("[ ]" in the target) too_long offensive_target bland
   rdial     paper + subreddit_not_allowed nsfw bot_author duplicate
-A TOML file (--config) changes any threshold, list or rule; see rdial/filter/presets.py and
-docs/filter.md. Default lists (rdial/filter/data/README.md): a short offensive-word list, the 50
+A TOML file (--config) changes any threshold, list or rule: `rdial filter --list-settings`
+lists every key with its type and its value in each preset (docs/filter.md). Default lists (rdial/rules/data/README.md): a short offensive-word list, the 50
 common words, known bot accounts, an empty subreddit block list.
 
 Writes (in CORPUS):
@@ -46,8 +46,24 @@ from rdial.filter.stage import FilterConfig, run_filter
 HELP = "chains -> DialoGPT-style filters -> train/valid/test Parquet shards"
 
 
+class ListSettings(argparse.Action):
+    """`--list-settings`: print every TOML key with its type and per-preset value, then exit."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from rdial.rules.listing import list_settings
+
+        print(list_settings())
+        parser.exit(0)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser, FilterConfig)
+    parser.add_argument("--list-settings", action=ListSettings,
+                        help="list every key a --config TOML may set (type, value per preset) "
+                             "and every rule, then exit")
 
 
 def run(args: argparse.Namespace) -> int:

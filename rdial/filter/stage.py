@@ -37,14 +37,15 @@ from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
 from rdial.filter import blandness, duplicates
 from rdial.filter.memory import peak_mb, reset_peak
-from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
-from rdial.filter.rules import ChainRules
 from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
-from rdial.filter.splits import split_column
+from rdial.filter.splits import apply_moves, plan_moves, split_column, thread_summary
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
+from rdial.rules import CORPUS_WIDE, DEFAULT_PRESET, PRESETS, ChainRules, load_settings
+from rdial.rules import RuleSettings
+from rdial.rules.record import check_filter, recorded_preset
 
 STAGE = "filter"
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
@@ -55,10 +56,13 @@ class FilterConfig:
     corpus: Path = field(metadata=arg("corpus directory (made by rdial extract and rdial build)",
                                       positional=True))
     preset: str | None = field(default=None, metadata=arg(
-        f"rule set: {', '.join(PRESETS)} (default: the config file's base, else {DEFAULT_PRESET})",
+        f"rule set: {', '.join(PRESETS)} (default: the config file's base, else the preset the "
+        f"corpus was built with, else {DEFAULT_PRESET}); its comment rules must be those the "
+        "chains were built with (else filter stops and names the build command)",
         choices=PRESETS))
     config: Path | None = field(default=None, metadata=arg(
-        "TOML file that changes any threshold, list or rule of the preset", metavar="TOML"))
+        "TOML file that changes any threshold, list or rule of the preset (keys: "
+        "--list-settings)", metavar="TOML"))
     split_fractions: tuple[float, float, float] = field(default=(0.98, 0.01, 0.01), metadata=arg(
         "train valid test shares of threads (split by a hash of link_id)", metavar="F"))
     shard_rows: int = field(default=100_000, metadata=arg("chains per shard file"))
@@ -111,6 +115,19 @@ class FilterReport:
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
                            for i, c in enumerate(r)) for r in rows]
+        for split in splits:
+            if self.stats["splits"][split]["out"] == 0:
+                note = self.stats.get("split_notes", {}).get(split)
+                lines.append(f"{split}: empty: " + (note.removeprefix("empty: ") if note else
+                             "every chain of its threads was dropped by a corpus-wide rule"
+                             if self.stats["splits"][split]["in"] else "no thread hashed into it"))
+            elif split in self.stats.get("split_notes", {}):
+                lines.append(f"{split}: {self.stats['split_notes'][split]}")
+        built = self.stats.get("chains_built_with")
+        if built:
+            rules = ", ".join(built.get("comment_rules") or []) or "none"
+            lines.append(f"chains built with preset {built.get('name')} (comment rules: {rules}; "
+                         f"their counts: stats/build.json `unusable`)")
         for f in self.failures:
             lines.append(f"FAILED {f.task}: {f.message}")
         return "\n".join(lines)
@@ -122,7 +139,7 @@ class BucketTask:
     bucket: int
     chains: Path
     work: Path
-    settings: FilterSettings
+    settings: RuleSettings
     fractions: tuple
     parts: int
 
@@ -168,14 +185,15 @@ def judge_bucket(task: BucketTask) -> dict:
     out = pass1_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
     judged.drop("norm_texts").write_parquet(out, compression="lz4")  # scratch: fast beats small
-    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb()}
+    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb(),
+            **thread_summary(passing["link_id"], passing["split"])}
 
 
 @dataclass
 class PartTask:
     part: int
     work: Path
-    settings: FilterSettings
+    settings: RuleSettings
     parts: int
 
     def __str__(self) -> str:
@@ -203,7 +221,7 @@ def reduce_part(task: PartTask) -> dict:
     return out
 
 
-def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: FilterSettings,
+def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: RuleSettings,
                        later: pl.DataFrame | None, common: pl.Series | None) -> pl.DataFrame:
     """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
     drops = {}
@@ -232,7 +250,7 @@ def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
     return found
 
 
-def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[tuple[int, Path]]) -> str:
+def run_fingerprint(cfg: FilterConfig, settings: RuleSettings, buckets: list[tuple[int, Path]]) -> str:
     """What the shards depend on: every chains file, the settings (with the content of their
     list files) and the options that shape the output.
 
@@ -278,10 +296,11 @@ def run_filter(cfg: FilterConfig) -> FilterReport:
 
 
 def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
-    settings = load_filter_settings(cfg.preset, cfg.config)
+    settings = load_settings(cfg.preset, cfg.config, fallback=recorded_preset(corpus))
     buckets = chain_buckets(corpus)
     if not buckets:
         raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
+    built = check_filter(corpus, settings, cfg.config)
     ledger, fingerprint = Ledger(corpus.root, STAGE), run_fingerprint(cfg, settings, buckets)
     if not cfg.force and ledger.is_done("shards", fingerprint) and \
             (corpus.shards_dir / "stats.json").exists():
@@ -295,8 +314,8 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     work.mkdir(parents=True)
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions)
              for b, p in buckets]
-    results, failures = _run(judge_bucket, tasks, cfg, "judging chains")
-    peaks = {"judge": _max_peak(results)}
+    judged, failures = _run(judge_bucket, tasks, cfg, "judging chains")
+    peaks = {"judge": _max_peak(judged)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
     if not tasks:  # nothing to publish: keep the previous shards rather than empty ones
@@ -304,7 +323,7 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
         raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
                          f"{corpus.shards_dir} left as it was")
     global_stats = {}
-    if any(r in settings.rules for r in GLOBAL_RULES) and tasks:
+    if any(r in settings.rules for r in CORPUS_WIDE) and tasks:
         parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
         results, part_failures = _run(reduce_part, parts, cfg, "corpus-wide counts")
         if part_failures:  # without every partition the global rules would be wrong: stop
@@ -315,8 +334,11 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
                 if k != "peak_rss_mb":
                     global_stats[k] = global_stats.get(k, 0) + v
     done = sorted(t.bucket for t in tasks)
-    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks)
-    stats = publish(corpus, cfg, settings, work, done, extra)
+    moves, notes = plan_moves([r for r in judged if isinstance(r, dict)], cfg.split_fractions)
+    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks,
+                 chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
+                 lent_threads=moves, split_notes=notes)
+    stats = publish(corpus, cfg, settings, work, done, extra, moves)
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     if not failures:  # a run that left buckets out must run again next time
@@ -327,8 +349,8 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     return FilterReport(stats=stats, failures=failures, shards_dir=corpus.shards_dir)
 
 
-def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: Path,
-            buckets: list[int], extra: dict) -> dict:
+def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path,
+            buckets: list[int], extra: dict, moves: dict) -> dict:
     """Steps 3 and 4, bucket by bucket: the corpus-wide rules, then stream the chains into new
     shard (and reject) directories, and swap those in."""
     parts = range(cfg.spill_partitions)
@@ -350,6 +372,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     for bucket in buckets:
         df = apply_corpus_rules(pl.read_parquet(pass1_path(work, bucket)), bucket, settings,
                                 later, common)
+        df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), moves).alias("split"))
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
         for split in schema.SPLITS:
             kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
@@ -396,7 +419,7 @@ def summarize(counts: pl.DataFrame) -> dict:
             "dropped": dict(sorted(dropped.items())), "splits": splits}
 
 
-def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, stats: dict) -> None:
+def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, stats: dict) -> None:
     """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
     save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
                 corpus.root / "config" / f"{STAGE}.json")

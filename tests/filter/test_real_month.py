@@ -20,9 +20,9 @@ import zstandard
 from rdial.build.stage import BuildConfig, run_build
 from rdial.extract.stage import ExtractConfig, run_extract
 from rdial.filter.export import export
-from rdial.filter.normalize import dialogpt_normalize, minimal_word_count
-from rdial.filter.presets import load_filter_settings
-from rdial.filter.reference import ReferenceRules
+from rdial.rules.normalize import dialogpt_normalize, minimal_word_count
+from rdial.rules import load_settings
+from rdial.rules import ReferenceRules
 from rdial.filter.stage import FilterConfig, run_filter
 
 MONTHS = ("pushshift/RC_2005-12.zst", "pushshift/RC_2006-01.zst")
@@ -97,7 +97,7 @@ def test_dialogpt_preset_reproduces_the_extractor_on_real_months(real_data, tmp_
     out = io.BytesIO()
     assert export(corpus, fmt="dialogpt-tsv", split="train", out=out).chains == 107
     ours = out.getvalue().decode("utf-8").splitlines()
-    ref = ReferenceRules(load_filter_settings("dialogpt"))
+    ref = ReferenceRules(load_settings("dialogpt"))
     theirs = [line for d in dumps for line in dialogpt_port(read_dump(d), ref.is_offensive)]
     assert len(theirs) == 107
     assert Counter(ours) == Counter(theirs)

@@ -8,19 +8,13 @@ from rdial import schema
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, RdialError
 from rdial.filter.stage import FilterConfig, run_filter
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table, random_chains
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, random_chains, write_chains_corpus
 from rdial.schema import split_of, thread_buckets
 
 
-def write_corpus(root, table, buckets=4):
-    corpus = Corpus.open_or_create(root, buckets)
-    corpus.chains_dir.mkdir(parents=True, exist_ok=True)
-    b = thread_buckets(table["link_id"], buckets)
-    df = pl.from_arrow(table).with_columns(pl.Series("_b", b))
-    for (k,), g in df.partition_by("_b", as_dict=True).items():
-        g.drop("_b").write_parquet(corpus.chains_file(int(k)))
-    return corpus
+def write_corpus(root, table, buckets=4, preset="rdial"):
+    return write_chains_corpus(root, table, buckets, preset)
 
 
 def cfg(root, **kw):
@@ -70,7 +64,7 @@ def test_duplicate_keeps_the_first_in_corpus_order(tmp_path):
 
 def test_splits_are_by_thread_and_deterministic(tmp_path):
     table = random_chains(4000, seed=5)
-    corpus = write_corpus(tmp_path / "c", table)
+    corpus = write_corpus(tmp_path / "c", table, preset="dialogpt")
     fractions = (0.6, 0.2, 0.2)
     run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=fractions, shard_rows=700,
                    row_group_rows=100))
@@ -96,7 +90,7 @@ def test_splits_are_by_thread_and_deterministic(tmp_path):
 
 
 def test_shards_open_in_polars_pyarrow_and_datasets(tmp_path):
-    corpus = write_corpus(tmp_path / "c", random_chains(500, seed=2))
+    corpus = write_corpus(tmp_path / "c", random_chains(500, seed=2), preset="dialogpt")
     report = run_filter(cfg(corpus.root, preset="dialogpt"))
     files = sorted(str(p) for p in (tmp_path / "c/shards/train").glob("*.parquet"))
     n = report.stats["splits"]["train"]["out"]
@@ -124,7 +118,7 @@ def test_bad_config_names_the_flag(tmp_path):
 
 
 def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path):
-    corpus = write_corpus(tmp_path / "c", random_chains(200, seed=9))
+    corpus = write_corpus(tmp_path / "c", random_chains(200, seed=9), preset="dialogpt")
     run_filter(cfg(corpus.root, preset="dialogpt", keep_rejects=True))
     assert (tmp_path / "c/rejects").exists()
     half = tmp_path / "c/.tmp-0123456789ab-shards/train"
@@ -138,7 +132,7 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
 
 
 def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
-    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1)
+    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1, preset="dialogpt")
     run_filter(cfg(corpus.root, preset="dialogpt"))
     before = (tmp_path / "c/shards/train/part-00000.parquet").read_bytes()
     corpus.chains_file(0).write_bytes(b"broken")
@@ -185,7 +179,7 @@ def test_rerun_on_unchanged_chains_is_up_to_date_and_changes_recompute(tmp_path)
     write_corpus(tmp_path / "c", chains_table(rows))  # a rebuilt bucket: recomputed
     changed = run_filter(cfg(corpus.root, preset="paper"))
     assert not changed.up_to_date and changed.stats["chains_out"] == 4
-    texts = pl.read_parquet(corpus.shards_dir / "train")["turn_texts"].to_list()
+    texts = pl.read_parquet(corpus.shards_dir / "*/*.parquet")["turn_texts"].to_list()
     assert sorted(t[-1] for t in texts) == ["the new one is good"] * 3 + ["the old one was good"]
 
 
@@ -203,3 +197,32 @@ def test_a_list_file_edited_in_place_makes_the_shards_stale(tmp_path):
     again = run_filter(cfg(corpus.root, config=toml))
     assert not again.up_to_date
     assert again.stats["chains_out"] == 1 and again.stats["dropped"] == {"offensive_target": 1}
+
+
+def test_every_split_gets_a_thread_when_the_corpus_has_enough(tmp_path):
+    fractions = (0.98, 0.01, 0.01)
+    links = [f"t3_{i}" for i in range(6)]
+    assert {split_of(t, fractions) for t in links} == {"train"}  # hashing alone: valid, test empty
+    rows = [chain(GOOD, f"the game number {i} is good", link=t) for i, t in enumerate(links)]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows))
+    report = run_filter(cfg(corpus.root))
+    lent = report.stats["lent_threads"]
+    assert lent == {"t3_0": "valid", "t3_4": "test"}  # the two lowest donor ranks (crc32, salted)
+    assert {s: report.stats["splits"][s]["out"] for s in schema.SPLITS} == \
+        {"train": 4, "valid": 1, "test": 1}
+    for split, link in (("valid", "t3_0"), ("test", "t3_4")):
+        assert pl.read_parquet(corpus.shards_dir / split)["link_id"].to_list() == [link]
+    assert "valid: no thread hashed into it: thread t3_0 lent by train" in report.table()
+    again = run_filter(cfg(corpus.root, force=True))  # deterministic
+    assert again.stats["lent_threads"] == lent
+
+
+def test_a_split_left_empty_says_why(tmp_path):
+    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1)
+    report = run_filter(cfg(corpus.root))
+    assert {s: report.stats["splits"][s]["out"] for s in schema.SPLITS} == {"train": 1, "valid": 0, "test": 0}
+    table = report.table()
+    assert ("valid: empty: no thread hashed into it, and the corpus has 1 thread(s) of kept "
+            "chains, too few to lend one (each split needs one; the largest keeps one)") in table
+    assert "test: empty: " in table
+    assert "chains built with preset rdial (comment rules: deleted, quote, short_comment" in table

@@ -3,11 +3,11 @@ import dataclasses
 import polars as pl
 import pytest
 
-from rdial.filter.presets import load_filter_settings
-from rdial.filter.reference import ReferenceRules
-from rdial.filter.rules import ChainRules
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table, random_chains
+from rdial.rules import load_settings
+from rdial.rules import ReferenceRules
+from rdial.rules import ChainRules
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, random_chains
 
 
 def frame(rows):
@@ -17,7 +17,7 @@ OK = "what do you think about the new game"
 
 
 def reasons(preset, rows, **overrides):
-    s = dataclasses.replace(load_filter_settings(preset), **overrides)
+    s = dataclasses.replace(load_settings(preset), **overrides)
     return ChainRules(s).apply(frame(rows))["reason"].to_list()
 
 
@@ -59,20 +59,31 @@ def test_long_ancestor_cuts_context_and_max_turns_keeps_the_last_five():
     long = " ".join(["long"] * 31)
     rows = [chain("a one", long, "b two", "c three", "d four"),
             chain("t1 x", "t2 x", "t3 x", "t4 x", "t5 x", "t6 x", "t7 x")]
-    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    out = ChainRules(load_settings("dialogpt")).apply(frame(rows))
     assert out["turn_texts"].to_list() == [["b two", "c three", "d four"],
                                            ["t3 x", "t4 x", "t5 x", "t6 x", "t7 x"]]
     assert out["turn_ids"].to_list() == [["c2", "c3", "c4"], ["c2", "c3", "c4", "c5", "c6"]]
     assert out["reason"].to_list() == [None, None]
 
 
-def test_offensive_turn_gets_weight_zero_and_paper_drops_offensive_target():
+def test_offensive_turn_gets_weight_zero_and_paper_drops_offensive_target(tmp_path):
     rows = [chain("what the fuck is this", "it is the new game"),
             chain("what is this", "it is the fucking game"),
             chain("what is this thing", "it is the new game")]
-    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    # DialoGPT's released word list is empty: by default every turn keeps weight 1.0
+    out = ChainRules(load_settings("dialogpt")).apply(frame(rows))
+    assert load_settings("dialogpt").offensive_words() == []
+    assert out["turn_weights"].to_list() == [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+    # asked for, rdial's list gives weight 0.0, and DialoGPT still keeps the chain
+    toml = tmp_path / "words.toml"
+    toml.write_text('[lists]\nword_files = ["builtin:offensive_words.txt"]\n')
+    asked = load_settings("dialogpt", toml)
+    out = ChainRules(asked).apply(frame(rows))
     assert out["turn_weights"].to_list() == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     assert out["reason"].to_list() == [None, None, None]       # DialoGPT keeps, weight 0
+    assert [ReferenceRules(asked).judge(r)[3] for r in rows] == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    assert "fuck" in load_settings("paper").offensive_words()
+    assert load_settings("paper").offensive_words() == load_settings("rdial").offensive_words()
     assert reasons("paper", rows) == [None, "offensive_target", None]
     # whole words only: "Scunthorpe" and "shitake" are not blocked words
     assert reasons("paper", [chain(OK, "i am from Scunthorpe and like shitake")]) == [None]
@@ -111,7 +122,7 @@ def test_first_failing_rule_in_preset_order_is_the_reason():
 ])
 def test_vectorised_rules_equal_per_instance_reference(preset, overrides):
     table = random_chains(3000, seed=11)
-    s = dataclasses.replace(load_filter_settings(preset), **overrides)
+    s = dataclasses.replace(load_settings(preset), **overrides)
     out = ChainRules(s).apply(pl.from_arrow(table))
     ref = ReferenceRules(s)
     expected = [ref.judge(row) for row in table.to_pylist()]
