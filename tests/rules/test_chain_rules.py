@@ -3,9 +3,7 @@ import dataclasses
 import polars as pl
 import pytest
 
-from rdial.rules import load_settings
-from rdial.rules import ReferenceRules
-from rdial.rules import ChainRules
+from rdial.rules import CHAIN_RULES, ChainRules, ReferenceRules, load_settings
 from tests.filter.synthetic import chain_row as chain
 from tests.filter.synthetic import chains_table, random_chains
 
@@ -130,3 +128,45 @@ def test_vectorised_rules_equal_per_instance_reference(preset, overrides):
     assert out["norm_texts"].to_list() == [e[2] for e in expected]
     assert out["turn_weights"].to_list() == [e[3] for e in expected]
     assert out["reason"].null_count() not in (0, len(table))  # both outcomes occur
+
+
+@pytest.mark.parametrize("rule", [r.name for r in CHAIN_RULES.values() if not r.corpus_wide])
+def test_each_rule_alone_expression_equals_reference(rule):
+    import pyarrow as pa
+
+    # random chains, plus targets that normalise to nothing ("#tag", "\\")
+    table = pa.concat_tables([random_chains(800, seed=7),
+                              chains_table([chain("is it", "#tag"), chain("a b", "\\ #x")])])
+    s = dataclasses.replace(load_settings("rdial"), rules=[rule], min_score=5, max_total_words=60,
+                            subreddits_block=["funny"], subreddits_allow=["pics", "funny"],
+                            bot_authors=[f"user{i}" for i in range(60)])
+    out = ChainRules(s).apply(pl.from_arrow(table))["reason"].to_list()
+    ref = ReferenceRules(s)
+    assert out == [ref.judge(row)[0] for row in table.to_pylist()]
+    assert out.count(rule) > 0  # the rule fires on some chains
+
+
+def test_every_rule_is_one_object_with_expression_and_reference():
+    from rdial.rules import CHAIN_RULES, COMMENT_RULES
+    from rdial.rules.settings import key_types
+
+    for rule in list(CHAIN_RULES.values()) + list(COMMENT_RULES.values()):
+        assert all(k in key_types() for k in rule.settings), rule.name
+        if getattr(rule, "corpus_wide", False):
+            assert rule.expr is None and rule.reference is None  # run by rdial filter's passes
+        else:
+            assert callable(rule.expr) and callable(rule.reference), rule.name
+    assert [r for r in CHAIN_RULES if CHAIN_RULES[r].corpus_wide] == ["duplicate", "bland"]
+
+
+def test_no_stage_imports_a_later_one():
+    """rules is shared; build must not import filter (nor train), extract neither."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rdial.build.stage, rdial.build.cli, rdial.rules.listing; "
+            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('rdial.') "
+            "and m.count('.') >= 1}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = eval(out.stdout)
+    assert "filter" not in loaded and "train" not in loaded and "build" in loaded and "rules" in loaded

@@ -36,3 +36,26 @@ def test_paper_has_no_submission_rules():
     c = comments(["two words", "x"], ["t3_zz", "t3_zz"])
     subs = pl.DataFrame({"id": ["a"], "num_comments": [9], "source": ["RS_2005-12.zst"]})
     assert comment_rule_reasons(c, subs, load_settings("paper")).to_list() == [None, "short_comment"]
+
+
+def test_each_comment_rule_expression_matches_its_reference():
+    """Every CommentRule's polars expression and plain-Python reference agree, comment by comment."""
+    import random
+
+    from rdial.rules.comment import COMMENT_RULES, comment_rule_reasons, reference_reason, submission_status
+
+    rng = random.Random(3)
+    pieces = ["word", "two words", "&gt;", ">", "\\\\", "[deleted]", " ", "x", "the end", "\\n"]
+    bodies = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) for _ in range(400)]
+    bodies[:3] = [None, "[deleted]", ""]
+    links = [f"t3_{rng.choice('abcd')}" for _ in bodies]
+    c = comments(bodies, links)
+    subs = pl.DataFrame({"id": ["a", "b", "b"], "num_comments": [1, 0, 7],
+                         "source": ["RS_2005-12.zst"] * 3})
+    s = load_settings("dialogpt")
+    assert s.comment_rules == list(COMMENT_RULES)  # every comment rule is exercised
+    got = comment_rule_reasons(c, subs, s).to_list()
+    status = submission_status(c, subs, s.min_submission_comments).to_dicts()
+    want = [reference_reason({"body": b, **st}, s, True) for b, st in zip(bodies, status)]
+    assert got == want
+    assert set(got) == set(COMMENT_RULES) | {None}  # each rule fired at least once
