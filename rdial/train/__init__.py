@@ -14,5 +14,4 @@ distributed.py torchrun's environment (DDP over NCCL or gloo)
 metrics.py    metrics.jsonl (+ TensorBoard); signals.py: SIGTERM/Ctrl-C -> checkpoint and stop
 config.py     TrainConfig (every flag); trainer.py: train(cfg) -> TrainSummary
 generate.py   reply(model_dir, turns) -> str; cli.py, generate_cli.py: the two commands
-sample.py     small generated SHARDS-schema corpora for tests, benchmarks and demos
 """
