@@ -48,6 +48,7 @@ from rdial.rules import RuleSettings
 from rdial.rules.record import check_filter, recorded_preset
 
 STAGE = "filter"
+SPLIT_RULE = "hash+lend-1"  # how threads get their split (splits.py); bump when it changes
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 
 
@@ -260,7 +261,7 @@ def run_fingerprint(cfg: FilterConfig, settings: RuleSettings, buckets: list[tup
     parts = {p.name: file_fingerprint(p) for _, p in buckets}
     parts["settings"] = settings.fingerprint()
     parts["output"] = json.dumps([list(cfg.split_fractions), cfg.shard_rows, cfg.row_group_rows,
-                                  cfg.keep_rejects])
+                                  cfg.keep_rejects, SPLIT_RULE])
     return combine_fingerprints(parts)
 
 
