@@ -89,7 +89,7 @@ class _Merge:
                 if target is None:
                     raise ConfigError(f"{source}: {where}{key}: enable/disable belong in "
                                       f"[chains] or [comments]")
-                names = check_value(target, value, f"{source}: {where}{key} -> ")
+                names = check_value(target, value, f"{source}: {where}", name=key)
                 check_rule_names(target, names, f"{source}: {where}{key}")
                 rules = list(self.values.get(target, []))
                 self.values[target] = ([r for r in rules if r not in names] if key == "disable"

@@ -67,6 +67,10 @@ def check_filter(corpus: Corpus, settings: RuleSettings, config: Path | None) ->
                          f"(chains built before rdial recorded one, or not by `rdial build`); "
                          f"run `{rebuild}`")
     wanted = comment_signature(settings)
+    built_config = record.get("config")
+    via = f" and --filter-config {built_config}" if built_config else ""
+    hint = (f", or pass --config {built_config} as the build did"
+            if built_config and config is None else "")
     built = {k: record.get(k) for k in wanted}
     if built != wanted:
         settings_note = "" if built["comment_rules"] != wanted["comment_rules"] else \
@@ -74,6 +78,6 @@ def check_filter(corpus: Corpus, settings: RuleSettings, config: Path | None) ->
         raise RdialError(f"preset {settings.preset} drops comments by "
                          f"{_rules(wanted['comment_rules'])} before chains are formed, but "
                          f"{corpus.chains_dir} was built with preset {record.get('name')} "
-                         f"({_rules(built['comment_rules'] or [])}{settings_note}); run "
-                         f"`{rebuild}` first")
+                         f"({_rules(built['comment_rules'] or [])}{settings_note}"
+                         f"{via}); run `{rebuild}` first{hint}")
     return record

@@ -162,8 +162,9 @@ def type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def check_value(key: str, value, where: str):
-    """`value` converted to `key`'s type, or ConfigError "where key: expected T, got ..."."""
+def check_value(key: str, value, where: str, name: str | None = None):
+    """`value` converted to `key`'s type, or ConfigError "where name: expected T, got ..."
+    (`name` defaults to the key; `enable`/`disable` are checked as their rule list)."""
     tp = key_types()[key]
     try:
         return msgspec.convert(value, tp, strict=True)
@@ -176,7 +177,7 @@ def check_value(key: str, value, where: str):
         shown = value if not at else _item(value, at)
         got = f"{type(shown).__name__} {shown!r}" if not isinstance(shown, (list, dict)) \
             else type(shown).__name__
-        name = key.split(".", 1)[-1]
+        name = name or key.split(".", 1)[-1]
         raise ConfigError(f"{where}{name}{at}: expected {type_name(tp)}, got {got} "
                           f"(see `rdial filter --list-settings`)") from None
 

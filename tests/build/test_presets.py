@@ -95,6 +95,16 @@ def test_filter_stops_when_chains_lack_its_comment_rules(reddit):
                                          r"\{'min_comment_words': 3\}\)\); run `rdial build .* "
                                          r"--preset rdial --filter-config .*f.toml --force` first"):
         run_filter(FilterConfig(corpus=corpus.root, config=toml, workers=1, progress=False))
+    # chains built with that TOML: filter without it is told to pass it
+    build(corpus, preset="rdial", filter_config=toml)
+    with pytest.raises(RdialError, match=r"\(deleted, quote, short_comment with "
+                                         r"\{'min_comment_words': 3\} \(wanted \{'min_comment_words': 2\}\) and "
+                                         r"--filter-config .*f.toml\); run `rdial build .* --preset rdial "
+                                         r"--force` first, or pass --config .*f.toml as the build did$"):
+        run_filter(FilterConfig(corpus=corpus.root, workers=1, progress=False))
+    judged = run_filter(FilterConfig(corpus=corpus.root, config=toml, workers=1, progress=False))
+    assert (judged.stats["chains_in"], judged.stats["chains_out"]) == (1, 1)  # a f g
+    build(corpus, preset="rdial", force=True)
     # paper shares rdial's comment rules: it judges these chains as its own build would
     report = run_filter(FilterConfig(corpus=corpus.root, preset="paper", workers=1, progress=False))
     assert report.stats["preset"] == "paper"

@@ -83,7 +83,7 @@ def test_unknown_preset():
      "[chains] min_score: expected int (64-bit), got int 99999999999999999999"),
     ("[build]\nper_month = \"yes\"\n", "[build] per_month: expected bool, got str 'yes'"),
     ("[chains]\nenable = \"shouting\"\n",
-     "[chains] enable -> rules: expected list of strings, got str 'shouting'"),
+     "[chains] enable: expected list of strings, got str 'shouting'"),
     ("[chains]\nbland_fraction = 1.5\n", "bland_fraction: expected float > 0 <= 1, got float 1.5"),
     ("[chains]\ncount_weight_tokens = 1\n", "count_weight_tokens: expected bool, got int 1"),
     ("base = 3\n", "base: expected a preset name (string), got int 3"),
