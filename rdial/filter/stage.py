@@ -118,10 +118,15 @@ class FilterReport:
                            for i, c in enumerate(r)) for r in rows]
         for split in splits:
             if self.stats["splits"][split]["out"] == 0:
-                note = self.stats.get("split_notes", {}).get(split)
-                lines.append(f"{split}: empty: " + (note.removeprefix("empty: ") if note else
-                             "every chain of its threads was dropped by a corpus-wide rule"
-                             if self.stats["splits"][split]["in"] else "no thread hashed into it"))
+                note = self.stats.get("split_notes", {}).get(split, "")
+                if note.startswith("empty: "):
+                    why = note.removeprefix("empty: ")
+                elif self.stats["splits"][split]["in"]:  # lent or hashed: all dropped later
+                    why = (f"{note + ', but ' if note else ''}a corpus-wide rule (duplicate, "
+                           f"bland) dropped every chain of its threads")
+                else:
+                    why = "no thread hashed into it"
+                lines.append(f"{split}: empty: {why}")
             elif split in self.stats.get("split_notes", {}):
                 lines.append(f"{split}: {self.stats['split_notes'][split]}")
         built = self.stats.get("chains_built_with")

@@ -226,3 +226,15 @@ def test_a_split_left_empty_says_why(tmp_path):
             "chains, too few to lend one (each split needs one; the largest keeps one)") in table
     assert "test: empty: " in table
     assert "chains built with preset rdial (comment rules: deleted, quote, short_comment" in table
+
+
+def test_a_lent_thread_whose_chains_a_corpus_wide_rule_drops_is_named(tmp_path):
+    # t3_0 and t3_4 have the lowest donor ranks (lent to valid, test), but their dialogue
+    # repeats t3_5's, which comes first in corpus order: duplicates, dropped after lending
+    rows = [chain(GOOD, "the new one is good", link=t) for t in ("t3_5", "t3_0", "t3_4")]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows), buckets=1)
+    report = run_filter(cfg(corpus.root))
+    assert report.stats["lent_threads"] == {"t3_0": "valid", "t3_4": "test"}
+    assert report.stats["dropped"] == {"duplicate": 2}
+    assert ("valid: empty: no thread hashed into it: thread t3_0 lent by train, but a "
+            "corpus-wide rule (duplicate, bland) dropped every chain of its threads") in report.table()
