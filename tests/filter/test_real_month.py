@@ -110,7 +110,7 @@ def test_dialogpt_preset_reproduces_the_extractor_on_real_months(real_data, tmp_
     run_filter(FilterConfig(corpus=corpus, preset="dialogpt", config=toml, workers=1,
                             progress=False, split_fractions=(1.0, 0.0, 0.0)))
     out = io.BytesIO()
-    assert export(corpus, fmt="dialogpt-tsv", split="train", out=out) == 107
+    assert export(corpus, fmt="dialogpt-tsv", split="train", out=out).chains == 107
     weighted = out.getvalue().decode("utf-8").splitlines()
     ref = ReferenceRules(load_settings("dialogpt", toml))
     assert Counter(weighted) == Counter(line for r in records
