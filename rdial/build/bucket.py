@@ -27,10 +27,12 @@ import pyarrow as pa
 from rdial import schema
 from rdial.build.chains import ChainBuilder, ChainPaths
 from rdial.build.dedupe import latest_records
+from rdial.build.dialogpt_keys import NO_DEP_KEY, KeyMatch
 from rdial.build.links import TO_SUBMISSION, count_kinds, link_parents
 from rdial.build.usable import body_reasons
 
 CommentRules = Callable[[pl.DataFrame, "pl.DataFrame | None"], pl.Series]
+KeyMatcher = Callable[[pl.DataFrame], KeyMatch]  # nodes -> which are dep/keep listed
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,12 @@ class ChainOptions:
 
 
 def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
-                 options: ChainOptions, rules: CommentRules | None = None) -> tuple[pa.Table, dict]:
-    """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included)."""
+                 options: ChainOptions, rules: CommentRules | None = None,
+                 keys: KeyMatcher | None = None) -> tuple[pa.Table, dict]:
+    """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included).
+
+    `keys` (DialoGPT's released keys, dialogpt_keys.py): a node whose dep key is not listed is
+    unusable (`no_dep_key`, before every other reason); only keep-listed nodes end a chain."""
     stats: dict = {"records": comments.height}
     nodes, dropped = ordered_nodes(comments, options.per_month)
     stats["records_without_id"], stats["duplicates"] = dropped
@@ -54,6 +60,10 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
     subs, stats["submission_duplicates"] = dedupe_submissions(submissions)
 
     reasons = unusable_reasons(nodes, subs, rules)
+    listed = keys(nodes) if keys is not None else None
+    if listed is not None:
+        reasons = reasons.zip_with(listed.dep, pl.repeat(NO_DEP_KEY, nodes.height, eager=True))
+        stats["dialogpt_keys"] = listed.stats
     stats["unusable"] = count_reasons(reasons)
     parent, kinds = link_parents(nodes, per_group=options.per_month)
     stats["links"] = count_kinds(kinds)
@@ -64,6 +74,8 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
     if titles is not None and titles.height:
         parent, usable = attach_titles(nodes, top_level, titles, parent, usable)
     target_ok = np.arange(len(parent)) < nodes.height   # title nodes never end a chain
+    if listed is not None:  # DialoGPT's keep keys: checked before the leaves-only skip
+        target_ok[:nodes.height] &= listed.keep.to_numpy()
     builder = ChainBuilder(targets=options.targets, min_turns=options.min_turns,
                            max_turns=options.max_turns)
     paths = builder.build(parent, usable, target_ok)

@@ -31,7 +31,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
+from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_bucket
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
@@ -78,6 +80,12 @@ class BuildConfig:
     filter_config: Path | None = field(default=None, metadata=arg(
         "TOML file of preset settings (as `rdial filter --config`), for the comment rules and "
         "[build] defaults", metavar="PATH"))
+    dialogpt_keys: Path | None = field(default=None, metadata=arg(
+        "DialoGPT's released keys (with a dialogpt preset): a folder as keys-full.tar extracts "
+        "(data/keys/YYYY-MM.gz, applied by the month of each input) or one .gz for every month "
+        "(keys-test.gz); only dep-listed comments exist, only keep-listed ones end a chain "
+        "(docs/dialogpt.md; default: the preset TOML's dialogpt_keys, else none)",
+        metavar="PATH"))
     workers: int = field(default_factory=default_workers, metadata=arg(
         "buckets built in parallel; peak memory is about one bucket per worker"))
     executor: str = field(default="local", metadata=arg(
@@ -133,6 +141,7 @@ class BucketTask:
     settings: RuleSettings   # the preset's settings: its comment rules run in the worker
     fingerprint: str
     size: int  # input bytes, to run the largest first
+    keys: KeyIndex | None = None  # DialoGPT's keys, indexed per bucket (dialogpt_keys.py)
 
     @property
     def key(self) -> str:
@@ -178,16 +187,17 @@ def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> Bu
     check_build(corpus, settings.preset, "--preset" if cfg.preset else "--filter-config",
                 cfg.force)
     cfg = cfg.resolved(settings.build)
+    keys = keys_hook.prepare(corpus, cfg, settings, log=print if progress else None)
     save_config(cfg, corpus.root / "config" / f"{STAGE}.json")
     write_record(corpus, preset_record(settings, cfg.filter_config, to_jsonable(cfg.chain_options())))
-    settings_hash = build_settings_hash(cfg, settings)
+    settings_hash = build_settings_hash(cfg, settings, keys)
 
     ledger = Ledger(corpus.root, STAGE)
     sweep_temporaries(corpus.chains_dir)
     buckets = corpus.nonempty_buckets("comments")
     report = BuildReport(corpus=corpus.root, buckets=len(buckets))
     report.removed = remove_stale(corpus, ledger, set(buckets))
-    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings, settings_hash)
+    tasks = plan_tasks(corpus, ledger, buckets, cfg, settings, settings_hash, keys)
     report.skipped = len(buckets) - len(tasks)
 
     meter = Progress(STAGE, total=len(tasks), unit="buckets", enabled=progress and bool(tasks))
@@ -205,20 +215,24 @@ def _build(corpus: Corpus, cfg: BuildConfig, progress: bool, start: float) -> Bu
     meter.close()
     report.failed.sort()
     report.totals = total_stats(ledger, buckets)
+    keys_hook.add_coverage(report.totals, keys, buckets)
     report.seconds = round(time.monotonic() - start, 3)
     write_stats(corpus, report)
     return report
 
 
-def build_settings_hash(cfg: BuildConfig, settings: RuleSettings) -> str:
+def build_settings_hash(cfg: BuildConfig, settings: RuleSettings, keys=None) -> str:
     """What, besides the input files, decides a bucket's chains (the chain rules do not)."""
     semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options()),
                  "comments": comment_signature(settings)}
+    if keys is not None:
+        semantics["dialogpt_keys"] = keys.fingerprint
     return hashlib.blake2b(json.dumps(semantics, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildConfig,
-               settings: RuleSettings, settings_hash: str) -> list[BucketTask]:
+               settings: RuleSettings, settings_hash: str,
+               keys: KeyIndex | None = None) -> list[BucketTask]:
     tasks = []
     for bucket in buckets:
         comment_files, submission_files = bucket_inputs(corpus, bucket)
@@ -228,7 +242,7 @@ def plan_tasks(corpus: Corpus, ledger: Ledger, buckets: list[int], cfg: BuildCon
         task = BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
                           submission_files=tuple(submission_files), options=cfg.chain_options(),
                           settings=settings, fingerprint=combine_fingerprints(parts),
-                          size=sum(p.stat().st_size for p in files))
+                          size=sum(p.stat().st_size for p in files), keys=keys)
         up_to_date = ledger.is_done(task.key, task.fingerprint) and corpus.chains_file(bucket).exists()
         if cfg.force or not up_to_date:
             tasks.append(task)
@@ -256,7 +270,8 @@ def build_bucket(task: BucketTask) -> dict:
     settings = task.settings
     rules = ((lambda comments, subs: comment_rule_reasons(comments, subs, settings))
              if settings.comment_rules else None)
-    table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules)
+    table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules,
+                                keys_hook.matcher(task.keys, task.bucket))
     final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)
     write_chains(table, final)
     Ledger(task.root, STAGE).record(task.key, task.fingerprint,

@@ -12,6 +12,9 @@ Presets (every dropped chain is counted under its rule's name):
             url markup shouting repetition; DialoGPT's text normalisation; its word list is
             empty, as released (every turn weight 1.0). Needs chains from `rdial build
             --preset dialogpt` (comment rules and per-month threads, as DialoGPT's extractor).
+  dialogpt-test  DialoGPT's test recipe (--leaves_only 0): every usable comment a target, no
+            word list, no weights in the TSV. With `--dialogpt-keys` (on build; filter uses the
+            same keys): DialoGPT's released keys, its exact corpus (docs/dialogpt.md).
   paper     bad_subreddit long_target too_few_turns empty_target url repetition no_common_word
             markup("[ ]" in the target) too_long offensive_target bland
   rdial     paper + subreddit_not_allowed nsfw bot_author duplicate

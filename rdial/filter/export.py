@@ -25,6 +25,7 @@ Shards are read in order (split, then file), one file at a time.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -80,19 +81,29 @@ def shard_files(corpus: Corpus, splits: list[str]) -> list[Path]:
     return [p for s in splits for p in sorted((corpus.shards_dir / s).glob("part-*.parquet"))]
 
 
-def tsv_lines(shard: pl.DataFrame) -> pl.Series:
-    """One DialoGPT TSV line per chain (no trailing newline)."""
+def tsv_lines(shard: pl.DataFrame, weights: bool = True) -> pl.Series:
+    """One DialoGPT TSV line per chain (no trailing newline); `weights=False` (a corpus filtered
+    with tsv_weights = false, DialoGPT's test recipe): the turns without their weights."""
     turns = (shard.select("turn_texts", "turn_weights").with_row_index("_chain")
              .explode("turn_texts", "turn_weights")
              .with_columns(pl.int_range(pl.len()).over("_chain").alias("_pos"),
                            pl.len().over("_chain").alias("_n")))
     weight = pl.col("turn_weights").cast(pl.Float64).round(6).cast(pl.String)
     text = plain_text(pl.col("turn_texts").fill_null(""))
-    turns = turns.with_columns(pl.concat_str([weight, text], separator=" ").alias("_turn"))
+    turns = turns.with_columns((pl.concat_str([weight, text], separator=" ") if weights else text)
+                               .alias("_turn"))
     joined = turns.group_by("_chain", maintain_order=True).agg(
         pl.col("_turn").filter(pl.col("_pos") < pl.col("_n") - 1).str.join(" EOS ").alias("src"),
         pl.col("_turn").last().alias("tgt"))
     return joined.select(pl.concat_str(["src", "tgt"], separator="\t")).to_series()
+
+
+def tsv_weights(corpus: Corpus) -> bool:
+    """The filter settings' tsv_weights (shards/config.json); True when not recorded."""
+    path = corpus.shards_dir / "config.json"
+    if not path.is_file():
+        return True
+    return bool(json.loads(path.read_text()).get("settings", {}).get("tsv_weights", True))
 
 
 def export(corpus_root: Path, *, fmt: str, split: str | None, out: BinaryIO) -> ExportStats:
@@ -102,12 +113,13 @@ def export(corpus_root: Path, *, fmt: str, split: str | None, out: BinaryIO) -> 
     corpus = Corpus.open(Path(corpus_root))
     splits = [split] if split else list(schema.SPLITS)
     stats = ExportStats()
+    weights = tsv_weights(corpus)
     for path in shard_files(corpus, splits):
         shard = pl.read_parquet(path)
         if shard.is_empty():
             continue
         if fmt == "dialogpt-tsv":
-            out.write(("\n".join(tsv_lines(shard).to_list()) + "\n").encode("utf-8"))
+            out.write(("\n".join(tsv_lines(shard, weights).to_list()) + "\n").encode("utf-8"))
         else:
             shard.write_ndjson(out)
         stats.add(separator_counts(shard))

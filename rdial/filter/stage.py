@@ -35,7 +35,8 @@ from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers, run_tasks, start_backend
-from rdial.filter import blandness, duplicates
+from rdial.filter import blandness, discard_keys, duplicates
+from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
@@ -73,6 +74,10 @@ class FilterConfig:
         "also write dropped chains to CORPUS/rejects/ with a `reason` column"))
     spill_partitions: int = field(default=64, metadata=arg(
         "hash partitions for the corpus-wide counts (more: less memory per partition)"))
+    dialogpt_keys: Path | None = field(default=None, metadata=arg(
+        "DialoGPT's keys: must be those `rdial build` used (the default: the keys the corpus "
+        "was built with); their discard digests give listed turns weight 0.0 (docs/dialogpt.md)",
+        metavar="PATH"))
     workers: int = field(default_factory=default_workers, metadata=arg("parallel bucket tasks"))
     executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
     progress: bool = field(default=True, metadata=arg("show progress on stderr"))
@@ -134,6 +139,8 @@ class FilterReport:
             rules = ", ".join(built.get("comment_rules") or []) or "none"
             lines.append(f"chains built with preset {built.get('name')} (comment rules: {rules}; "
                          f"their counts: stats/build.json `unusable`)")
+        if self.stats.get("dialogpt_keys"):
+            lines.append(discard_keys.coverage_table(self.stats["dialogpt_keys"]))
         for f in self.failures:
             lines.append(f"FAILED {f.task}: {f.message}")
         return "\n".join(lines)
@@ -148,6 +155,7 @@ class BucketTask:
     settings: RuleSettings
     fractions: tuple
     parts: int
+    discard: DiscardDigests | None = None  # DialoGPT's keys (discard_keys.py)
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.chains})"
@@ -177,7 +185,7 @@ def judge_bucket(task: BucketTask) -> dict:
     """Step 1: local rules, split, and the spills for the corpus-wide rules."""
     reset_peak()
     s = task.settings
-    judged = ChainRules(s).apply(read_chains(task.chains))
+    judged = ChainRules(s, discard=task.discard).apply(read_chains(task.chains))
     judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
                                  pl.col("norm_texts").list.last().fill_null("").alias("_tgt"))
     passing = judged.filter(pl.col("reason").is_null())
@@ -306,8 +314,11 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     buckets = chain_buckets(corpus)
     if not buckets:
         raise RdialError(f"{corpus.chains_dir}: no chains found; run `rdial build {corpus.root}` first")
+    discard = discard_keys.resolve(corpus.root, cfg.dialogpt_keys, settings)
     built = check_filter(corpus, settings, cfg.config)
     ledger, fingerprint = Ledger(corpus.root, STAGE), run_fingerprint(cfg, settings, buckets)
+    if discard is not None:
+        fingerprint = combine_fingerprints({"run": fingerprint, "keys": discard.fingerprint})
     if not cfg.force and ledger.is_done("shards", fingerprint) and \
             (corpus.shards_dir / "stats.json").exists():
         stats = json.loads((corpus.shards_dir / "stats.json").read_text())
@@ -318,7 +329,7 @@ def _filter(corpus: Corpus, cfg: FilterConfig) -> FilterReport:
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions)
+    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard)
              for b, p in buckets]
     judged, failures = _run(judge_bucket, tasks, cfg, "judging chains")
     peaks = {"judge": _max_peak(judged)}
@@ -372,6 +383,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Pat
     rejects = (ParquetShardWriter(tmp_rejects, REJECTS_SCHEMA, shard_rows=cfg.shard_rows,
                                   row_group_rows=cfg.row_group_rows) if cfg.keep_rejects else None)
     counts = pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32})
+    per_month = []  # DialoGPT keys: kept chains and digest-zeroed turns per month
     progress = Progress("filter: corpus-wide rules, writing shards", total=len(buckets),
                         unit="buckets", enabled=cfg.progress)
     reset_peak()
@@ -380,6 +392,9 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Pat
                                 later, common)
         df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), moves).alias("split"))
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
+        if discard_keys.MONTH in df.columns:
+            per_month.append(df.filter(pl.col("reason").is_null()).group_by(discard_keys.MONTH)
+                             .agg(pl.len().cast(pl.Int64), pl.col(discard_keys.ZEROED).sum().cast(pl.Int64)))
         for split in schema.SPLITS:
             kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
             if kept.height:
@@ -396,6 +411,11 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Pat
     stats["preset"] = settings.preset
     stats["files"] = {s: len(w.files) for s, w in writers.items()}
     stats.update(extra)
+    if per_month:
+        build_stats = corpus.root / "stats" / "build.json"
+        totals = json.loads(build_stats.read_text()).get("totals", {}) if build_stats.is_file() else {}
+        kept = pl.concat(per_month).group_by(discard_keys.MONTH).agg(pl.all().sum())
+        stats["dialogpt_keys"] = discard_keys.coverage(totals, kept)
     stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
     atomic_write_json(tmp_shards / "stats.json", stats)
     atomic_write_json(tmp_shards / "config.json", {"config": to_jsonable(cfg), "settings": to_jsonable(settings)})

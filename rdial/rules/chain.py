@@ -88,8 +88,22 @@ def _total_words(x: "ChainRules") -> pl.Expr:
     n = pl.col("turn_texts").list.len()
     total = pl.col("_nwords").list.sum()
     if x.s.count_weight_tokens:  # DialoGPT's line: a weight per turn and an EOS between turns
-        total = total + n + (n - 1)
+        total = total + (n if x.s.tsv_weights else 0) + (n - 1)
     return total
+
+
+def _empty_expr(x: "ChainRules") -> pl.Expr:
+    # DialoGPT drops a target line of <= 1 token: with weights, an empty target; without
+    # (its test recipe), a one-token target too
+    if x.s.tsv_weights or not x.s.count_weight_tokens:
+        return pl.col("_tgt") == ""
+    return pl.col("_nwords").list.last().fill_null(0) <= 1
+
+
+def _empty_ref(r: "ReferenceRules", i: Instance) -> bool:
+    if r.s.count_weight_tokens and not r.s.tsv_weights:
+        return len(i.target.split()) <= 1
+    return len(i.target.split()) == 0
 
 
 def _url_expr(x: "ChainRules") -> pl.Expr:
@@ -117,7 +131,8 @@ def _markup_ref(r: "ReferenceRules", i: Instance) -> bool:
 
 
 def _repetition_ref(r: "ReferenceRules", i: Instance) -> bool:
-    toks = r.lines(i)[1].split() if r.s.count_weight_tokens else i.target.split(" ")
+    toks = r.lines(i)[1].split() if r.s.count_weight_tokens and r.s.tsv_weights \
+        else i.target.split(" ")
     n = r.s.repetition_run
     return any(all(toks[j] == toks[j - k] for k in range(1, n)) for j in range(n - 1, len(toks)))
 
@@ -166,8 +181,8 @@ RULES = [
     ChainRule("too_few_turns", "fewer than min_turns turns left after cutting",
               lambda x: pl.col("turn_texts").list.len() < x.s.min_turns,
               lambda r, i: len(i.keep) < r.s.min_turns, ("min_turns", "max_turns")),
-    ChainRule("empty_target", "target empty after normalisation",
-              lambda x: pl.col("_tgt") == "", lambda r, i: len(i.target.split()) == 0),
+    ChainRule("empty_target", "target empty after normalisation (one token without TSV weights)",
+              _empty_expr, _empty_ref, ("count_weight_tokens", "tsv_weights")),
     ChainRule("long_word", "a target token longer than max_word_chars characters",
               lambda x: pl.col("_tgt").str.contains(rf"[^ ]{{{x.s.max_word_chars + 1},}}"),
               lambda r, i: any(len(t) > r.s.max_word_chars for t in i.target.split()),
@@ -224,8 +239,9 @@ def repeated_runs(tokens: pl.Series, run: int) -> pl.Series:
 class ChainRules:
     """The vectorised engine: every local rule of `settings` over a whole CHAINS frame."""
 
-    def __init__(self, settings: RuleSettings):
+    def __init__(self, settings: RuleSettings, discard=None):
         self.s = settings
+        self.discard = discard  # DialoGPT's discard digests: frame -> frame (filter/discard_keys.py)
         self.offensive = settings.offensive_words()
         self.blocked = sorted(settings.blocked_subreddits())
         self.allowed = sorted(settings.allowed_subreddits())
@@ -263,11 +279,13 @@ class ChainRules:
             nwords.alias("_nwords"),
             pl.col("norm_texts").list.last().fill_null("").alias("_tgt"),
         )
+        if self.discard is not None:  # listed turns weigh 0.0 before the rules count weights
+            df = self.discard(df)
         tokens = df.select(self._target_tokens()).to_series()
         return df.with_columns(repeated_runs(tokens, self.s.repetition_run).alias("_repeats"))
 
     def _target_tokens(self) -> pl.Expr:
-        if not self.s.count_weight_tokens:
+        if not (self.s.count_weight_tokens and self.s.tsv_weights):
             return pl.col("_tgt").str.split(" ")
         weight = pl.when(pl.col("turn_weights").list.last() == 0).then(pl.lit("0.0")).otherwise(pl.lit("1.0"))
         return pl.concat_str([weight, pl.col("_tgt")], separator=" ").str.strip_chars(" ").str.split(" ")
@@ -332,6 +350,8 @@ class ReferenceRules:
         """DialoGPT's src and tgt strings ("1.0 a EOS 1.0 b", "1.0 c")."""
         if not self.s.count_weight_tokens:
             return " ".join(i.norm[:-1]), i.norm[-1]
+        if not self.s.tsv_weights:  # DialoGPT's test recipe: turns joined by EOS, no weights
+            return " EOS ".join(i.norm[:-1]), i.norm[-1]
         turns = [("0.0" if x == 0 else "1.0") + " " + t for t, x in zip(i.norm, i.weights)]
         return " EOS ".join(turns[:-1]), turns[-1]
 

@@ -13,7 +13,7 @@ from rdial.rules.comment import COMMENT_RULES
 from rdial.rules.presets import PRESETS, load_settings
 from rdial.rules.settings import LIST_FILE_KEYS, RuleSettings, key_types, type_name
 
-TOP = ("description", "normalize", "output_text")
+TOP = ("description", "normalize", "output_text", "dialogpt_keys", "tsv_weights")
 COMMENTS = ("comment_rules", "min_comment_words", "min_submission_comments")
 LISTS = LIST_FILE_KEYS + ("words", "subreddits_block", "subreddits_allow", "bot_authors")
 
@@ -58,8 +58,9 @@ def list_settings() -> str:
             if len({json.dumps(v) for _, v in values}) == 1:
                 lines.append(f"      every preset: {json.dumps(values[0][1])}")
             else:
+                width = max(len(n) for n in PRESETS) + 1
                 for name, value in values:
-                    lines.append(f"      {name + ':':9} {json.dumps(value)}")
+                    lines.append(f"      {name + ':':{width}} {json.dumps(value)}")
         lines.append("")
     lines.append("Rules (reason names):")
     for rule in COMMENT_RULES.values():

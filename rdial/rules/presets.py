@@ -35,7 +35,7 @@ from rdial.errors import ConfigError
 from rdial.rules.settings import (DATA, FIELDS, LIST_FILE_KEYS, NOT_SETTABLE, BuildDefaults,
                                   RuleSettings, check_relations, check_value)
 
-PRESETS = ("dialogpt", "paper", "rdial", "raw")
+PRESETS = ("dialogpt", "dialogpt-test", "paper", "rdial", "raw")
 DEFAULT_PRESET = "rdial"
 RULE_LISTS = {"chains": "rules", "comments": "comment_rules"}  # where enable/disable apply
 
@@ -108,6 +108,8 @@ class _Merge:
             check_rule_names(key, value, f"{source}: {where}{key}")
         if key in LIST_FILE_KEYS and base_dir is not None:
             value = [v if v.startswith("builtin:") else str((base_dir / v).resolve()) for v in value]
+        if key == "dialogpt_keys" and value and base_dir is not None:
+            value = str((base_dir / value).resolve())
         self.values[key] = value
 
 

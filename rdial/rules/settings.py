@@ -91,6 +91,11 @@ class RuleSettings:
     bot_author_files: Names = field(default_factory=lambda: ["builtin:bot_authors.txt"])
     bot_authors: Names = field(default_factory=list)
     common_word_files: Names = field(default_factory=lambda: ["builtin:common_words.txt"])
+    # DialoGPT's released keys (rdial/build/dialogpt_keys.py): a keys-full.tar folder or a .gz
+    dialogpt_keys: str = ""
+    # the DialoGPT TSV line carries a weight per turn (its --leaves_only 1 --clean recipe);
+    # off for its test recipe (--leaves_only 0): no weights in the line, nor in the counts
+    tsv_weights: bool = True
     sources: list = field(default_factory=list)  # the TOML documents applied, in order
 
     # --- resolved lists (lowercased, in file order) -------------------------------------------

@@ -121,11 +121,12 @@ def test_list_settings_names_every_key_type_and_preset_value():
                          capture_output=True, text=True, check=True).stdout
     assert "  max_total_words: int >= 1  (rules: too_long)\n      every preset: 200\n" in out
     assert ("  word_files: list of strings  (rules: offensive_target)\n"
-            "      dialogpt: []\n"
-            "      paper:    [\"builtin:offensive_words.txt\"]\n"
-            "      rdial:    [\"builtin:offensive_words.txt\"]\n"
-            "      raw:      []\n") in out
-    assert "  per_month: bool\n      dialogpt: true\n" in out
+            "      dialogpt:      []\n"
+            "      dialogpt-test: []\n"
+            "      paper:         [\"builtin:offensive_words.txt\"]\n"
+            "      rdial:         [\"builtin:offensive_words.txt\"]\n"
+            "      raw:           []\n") in out
+    assert "  per_month: bool\n      dialogpt:      true\n" in out
     assert "  short_comment          comment  fewer than min_comment_words words" in out
     from rdial.rules.settings import key_types
     for key in key_types():  # every key is listed
