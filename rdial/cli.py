@@ -8,8 +8,8 @@ Each command lives in a module exposing `HELP` (one line), `add_arguments(parser
 light to import (torch, Ray and friends are imported inside `run`), so `rdial --help` is fast.
 
 Exit status: 0 all went well; 1 the run finished but some input or task failed (see its report);
-2 a usage, configuration or fatal input error (printed as one line); 130 interrupted (Ctrl-C or
-SIGTERM alike).
+2 a usage, configuration or fatal input error (printed as one line); 75 the corpus or run
+directory is in use by another run (try later); 130 interrupted (Ctrl-C or SIGTERM alike).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(modules[args.command].run(args) or 0)
     except RdialError as exc:
         print(f"rdial: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return getattr(exc, "exit_code", EXIT_ERROR)
     except KeyboardInterrupt:
         print("rdial: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

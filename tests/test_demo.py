@@ -32,6 +32,14 @@ def test_demo_round_trip_and_rerun(tmp_path, capsys):
     assert summary["steps"] == 2 and Path(summary["checkpoint"]).name == "step-00000002"
     err = capsys.readouterr().err
     assert "== 6/6 a reply from the trained model" in err and "demo: done" in err
+    assert "manifest.json" not in err  # extract is given the dumps, not synth's manifest beside them
+    rows = [json.loads(line) for line in (out / "run" / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[0], [r for r in rows if r["split"] == "train"][-1]
+    assert (first["step"], last["step"]) == (1, 2)
+    assert (f"  train loss {first['loss']:.2f} at step 1 (the untrained model; a uniform guess over GPT-2's "
+            f"50,257 tokens is 10.82) -> {last['loss']:.2f} at step 2") in err
+    assert f"  valid perplexity {summary['valid_ppl']:,.2f}, test {summary['test_ppl']:,.2f} after 2 steps" in err
+    assert "    rdial train --shards corpus/shards --out run --model small --device cuda\n" in err
 
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(summary["checkpoint"])
@@ -43,4 +51,6 @@ def test_demo_round_trip_and_rerun(tmp_path, capsys):
     assert "4 inputs (0 done, 4 skipped, 0 failed)" in err
     assert "16 buckets (0 built, 16 up to date, 0 failed, 0 stale removed)" in err
     assert "filter: shards up to date" in err
+    assert f"train: {out / 'run'} finished at step 2 already; left as it is" in err
     assert _digest(out / "corpus") == before
+    assert json.loads((out / "run" / "summary.json").read_text()) == summary  # not rewritten

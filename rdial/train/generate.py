@@ -17,7 +17,7 @@ import torch
 from rdial.errors import RdialError
 from rdial.train.checkpoint import list_checkpoints
 from rdial.train.model import check_compatible, load_pretrained
-from rdial.train.tokenizer import load_tokenizer
+from rdial.train.tokenizer import load_tokenizer, tokenizer_for_model
 
 
 def resolve_model_dir(path: Path) -> Path:
@@ -33,7 +33,7 @@ def resolve_model_dir(path: Path) -> Path:
 class ChatModel:
     def __init__(self, model_dir: Path, tokenizer: str | None = None, device: str = "cpu"):
         self.model_dir = resolve_model_dir(model_dir)
-        self.tokenizer = load_tokenizer(tokenizer or str(self.model_dir))
+        self.tokenizer = load_tokenizer(tokenizer or tokenizer_for_model(self.model_dir))
         self.model = load_pretrained(self.model_dir).to(device).eval()
         check_compatible(self.model, self.tokenizer, 8, where=str(self.model_dir))
         self.device = device

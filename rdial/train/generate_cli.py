@@ -36,7 +36,9 @@ class GenerateConfig:
     temperature: float = field(default=1.0, metadata=arg("sampling temperature"))
     history: int = field(default=5, metadata=arg("chat: turns of context kept"))
     seed: int = field(default=0, metadata=arg("sampling seed"))
-    tokenizer: str | None = field(default=None, metadata=arg("tokenizer (default: the one saved with the model)"))
+    tokenizer: str | None = field(default=None, metadata=arg(
+        "tokenizer (default: the one saved with the model; gpt2-offline, as train uses, when the "
+        "model folder has no tokenizer files)"))
 
     def __post_init__(self):
         self.model = Path(self.model)

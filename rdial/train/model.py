@@ -38,7 +38,7 @@ def build_model(spec: str, *, vocab_size: int, max_seq_len: int, dropout: float 
     n_layer, n_embd, n_head = SIZES[spec]
     config = GPT2Config(vocab_size=vocab_size, n_positions=max(1024, max_seq_len), n_layer=n_layer,
                         n_embd=n_embd, n_head=n_head, resid_pdrop=dropout, embd_pdrop=dropout,
-                        attn_pdrop=dropout, bos_token_id=eos_id, eos_token_id=eos_id, use_cache=False)
+                        attn_pdrop=dropout, bos_token_id=eos_id, eos_token_id=eos_id, use_cache=True)
     config._attn_implementation = "sdpa"
     return GPT2LMHeadModel(config)
 
@@ -59,10 +59,12 @@ def load_pretrained(path: Path):
     if config.model_type != "gpt2":
         raise RdialError(f"--model {path}: a {config.model_type} model; rdial trains GPT-2 models")
     try:
-        return GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="sdpa")
+        model = GPT2LMHeadModel.from_pretrained(path, local_files_only=True, attn_implementation="sdpa")
     except Exception as exc:  # safetensors/torch raise many types on a truncated or corrupt file
         raise RdialError(f"--model {path}: cannot load its weights; the checkpoint is corrupt or "
                          f"incomplete ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+    model.config.use_cache = True  # rdial checkpoints before 2026-12 saved false; generate wants the cache
+    return model
 
 
 def check_compatible(model, tokenizer, max_seq_len: int, where: str = "--model") -> None:

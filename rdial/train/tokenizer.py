@@ -47,6 +47,17 @@ class DialogueTokenizer:
         self.hf.save_pretrained(str(directory))
 
 
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer_config.json")
+
+
+def tokenizer_for_model(model_dir: Path) -> str:
+    """The tokenizer spec of a model directory: its own files when it ships them, else the
+    offline GPT-2 tokenizer that `rdial train` uses by default (a bare HF weights folder)."""
+    if any((Path(model_dir) / name).exists() for name in TOKENIZER_FILES):
+        return str(model_dir)
+    return OFFLINE
+
+
 def load_tokenizer(spec: str = OFFLINE) -> DialogueTokenizer:
     hf = _offline_gpt2() if spec == OFFLINE else _pretrained(spec)
     eos_id = hf.convert_tokens_to_ids(EOS_TEXT)

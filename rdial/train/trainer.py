@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -27,10 +28,10 @@ from rdial.executor import default_workers
 from rdial.progress import Progress
 from rdial.publish import atomic_write_json
 from rdial.train import checkpoint as ckpt
-from rdial.train import distributed
+from rdial.train import distributed, rundir
 from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_batches, shard_units,
                                 split_files, worker_pool)
-from rdial.train.config import DATA_ORDER_FIELDS, TrainConfig
+from rdial.train.config import TrainConfig
 from rdial.train.metrics import MetricsLog
 from rdial.train.model import SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files
 from rdial.train.schedule import LRSchedule
@@ -55,6 +56,7 @@ class TrainSummary:
     tokens_per_s: float
     padding_share: float
     dropped: dict = field(default_factory=dict)
+    already_finished: bool = False   # the run had ended before this invocation: nothing was changed
 
 
 @dataclass
@@ -66,12 +68,82 @@ class _Data:
 
 
 def train(cfg: TrainConfig) -> TrainSummary:
-    dist = distributed.start(cfg.device)
+    """Train (or continue, with cfg.resume) the run in cfg.out; holds the run's lock throughout."""
+    main = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 holds the run's lock
+    with rundir.run_lock(cfg.out) if main else contextlib.nullcontext():
+        plan = _plan(cfg)
+        if plan.finished is not None:
+            return plan.finished
+        dist = distributed.start(plan.cfg.device)
+        try:
+            cfg = replace(plan.cfg, loader_workers=default_loader_workers(plan.cfg.loader_workers, dist))
+            return _Trainer(cfg, dist, plan).run()
+        finally:
+            distributed.stop(dist)
+
+
+@dataclass
+class _Plan:
+    cfg: TrainConfig                  # the effective config (the run's own on --resume)
+    state: dict | None = None         # the newest checkpoint's trainer state
+    resume_dir: Path | None = None
+    changes: dict = field(default_factory=dict)
+    fingerprint: str = ""             # of the shards this invocation trains on
+    finished: TrainSummary | None = None  # the run is done already: its summary, left as it is
+
+
+def _plan(cfg: TrainConfig) -> _Plan:
+    """Fresh run, or the newest checkpoint's config with the caller's flags applied (every rank
+    reads the same files; `.tmp-*` leftovers are never listed as checkpoints)."""
+    rundir.check_out(cfg.out)
+    found = ckpt.list_checkpoints(cfg.out)
+    if found and not cfg.resume:
+        raise ConfigError(f"--resume: {cfg.out} already holds checkpoints ({found[-1].name}); "
+                          f"pass --resume to continue with the run's saved config, or choose a new --out")
+    if not found:
+        cfg.check_fresh()
+        fresh = replace(cfg, max_steps=cfg.steps or cfg.max_steps, steps=None, resume=False, given=None)
+        return _Plan(cfg=replace(fresh, resume=cfg.resume), fingerprint=rundir.shards_fingerprint(fresh.shards))
+    newest = found[-1]
+    state = ckpt.load_trainer_state(newest)  # verifies every file against the manifest, then each field
+    step = int(state["step"])
+    merged, changes = rundir.merge_config(cfg, state["config"], step=step, where=newest / ckpt.STATE)
+    if step >= merged.max_steps:
+        done = _finished_summary(merged.out, newest, step)
+        if done is not None:
+            return _Plan(cfg=merged, finished=done)
+    split_files(merged.shards, "train")  # moved or deleted shards: that error, not "changed"
+    fingerprint = rundir.shards_fingerprint(merged.shards)
+    saved_print = state.get("shards_fingerprint")  # absent in version-1 states: nothing to compare
+    if saved_print is not None and saved_print != fingerprint:
+        if not cfg.accept_changed_shards:
+            raise ConfigError(
+                f"--accept-changed-shards: {merged.shards} changed since {newest} was written (another "
+                f"month filtered in, or other shards); pass --accept-changed-shards to train on them "
+                f"(model and optimiser kept, the data stream starts again on the new shards), or "
+                f"point --shards at the shards this run was trained on")
+        changes["shards_fingerprint"] = [saved_print, fingerprint]
+    return _Plan(cfg=merged, state=state, resume_dir=newest, changes=changes, fingerprint=fingerprint)
+
+
+def _finished_summary(out: Path, newest: Path, step: int) -> TrainSummary | None:
+    """The summary of a run that already ended at `step`, else None (e.g. killed in the final eval)."""
+    import json
+
     try:
-        cfg = replace(cfg, loader_workers=default_loader_workers(cfg.loader_workers, dist))
-        return _Trainer(cfg, dist).run()
-    finally:
-        distributed.stop(dist)
+        saved = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("steps") != step or saved.get("interrupted"):
+        return None
+    names = {f.name for f in fields(TrainSummary)}
+    try:
+        summary = TrainSummary(**{k: v for k, v in saved.items() if k in names})
+    except TypeError:
+        return None
+    # where the run is now (a run directory may have been moved or copied since)
+    summary.run_dir, summary.checkpoint, summary.already_finished = str(out), str(newest), True
+    return summary
 
 
 def default_loader_workers(flag: int | None, dist: distributed.Distributed) -> int:
@@ -87,8 +159,8 @@ def default_loader_workers(flag: int | None, dist: distributed.Distributed) -> i
 
 
 class _Trainer:
-    def __init__(self, cfg: TrainConfig, dist: distributed.Distributed):
-        self.cfg, self.dist = cfg, dist
+    def __init__(self, cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan):
+        self.cfg, self.dist, self.plan = cfg, dist, plan
         self.lanes = dist.world * cfg.grad_accum
 
     # --- build: every input is checked here, before the first step ---------------------------
@@ -109,8 +181,13 @@ class _Trainer:
         self.metrics = None
         if self.dist.main:
             cfg.out.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, cfg.out / "config.json")
-            self.metrics = MetricsLog(cfg.out, start_step=self.step)
+            if state is None:  # config.json is the config the run started with; changes go beside it
+                save_config(self._saved_config(), cfg.out / "config.json")
+            elif self.plan.changes:
+                rundir.record_changes(cfg.out, self.step, self.plan.changes)
+            self.metrics = MetricsLog(cfg.out, start_step=self.step,
+                                      drop_final_evals=self.step >= cfg.max_steps)
+            self._announce(state)
         try:
             return self._loop()
         finally:
@@ -129,27 +206,42 @@ class _Trainer:
         return _Data(tokenizer=tokenizer, train=train_units, valid=valid, test=test)
 
     def _resume_state(self) -> tuple[dict | None, Path | None]:
-        cfg = self.cfg
+        cfg, state, newest = self.cfg, self.plan.state, self.plan.resume_dir
         if self.dist.main:
             ckpt.sweep(cfg.out)
         self.dist.barrier()
-        found = ckpt.list_checkpoints(cfg.out)
-        if found and not cfg.resume:
-            raise ConfigError(f"--resume: {cfg.out} already holds checkpoints ({found[-1].name}); "
-                              f"pass --resume to continue, or choose a new --out")
-        if not found:
+        if state is None:
             return None, None
-        newest = found[-1]
-        state = ckpt.load_trainer_state(newest)  # verifies every file against the manifest
-        saved = state["config"]
-        for name in DATA_ORDER_FIELDS:
-            if saved.get(name) != getattr(cfg, name):
-                raise ConfigError(f"--{name.replace('_', '-')}: the checkpoint {newest} was trained with "
-                                  f"{saved.get(name)}; a resumed run must keep it to see the same data")
         if state["lanes"] != self.lanes:
             raise ConfigError(f"--grad-accum: {newest} was written with {state['lanes']} lanes "
                               f"(ranks x --grad-accum); resume with ranks x --grad-accum = {state['lanes']}")
+        if "shards_fingerprint" in self.plan.changes:  # accepted new shards: the stream starts again
+            state = dict(state, positions={})
         return state, newest
+
+    def _saved_config(self) -> dict:
+        """The config as checkpoints and config.json record it (no per-invocation requests)."""
+        saved = to_jsonable(rundir.without_once(self.cfg))
+        saved.pop("given", None)
+        return saved
+
+    def _announce(self, state: dict | None) -> None:
+        """Say where the run writes, where its curves are, and what a resume changed."""
+        cfg, say = self.cfg, lambda m: print(f"rdial train: {m}", file=sys.stderr, flush=True)  # noqa: E731
+        if state is not None:
+            what = ", ".join(f"--{k.replace('_', '-')} {a} -> {b}" for k, a, b in
+                             ((k, *v) for k, v in self.plan.changes.items()) if k != "shards_fingerprint")
+            if "shards_fingerprint" in self.plan.changes:
+                what = ", ".join(filter(None, [what, "new shards (data stream restarted)"]))
+            say(f"resuming {cfg.out} at step {self.step} of {cfg.max_steps} with the run's saved config"
+                + (f"; changed: {what} (recorded in {cfg.out / rundir.CHANGES})" if what else ""))
+        board = cfg.out / "tensorboard"
+        if self.metrics.board is not None:
+            say(f"metrics in {self.metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard logs in "
+                f"{board}: view with `tensorboard --logdir {board}`")
+        else:
+            say(f"metrics in {self.metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard is not "
+                f"installed (pip install 'rdial[tensorboard]' to get logs in {board})")
 
     def _model(self, tokenizer, resume_dir: Path | None):
         cfg = self.cfg
@@ -231,7 +323,8 @@ class _Trainer:
         totals = Counter()        # sums over this invocation (this rank)
         progress = Progress(f"train from step {self.step}" if self.step else "train",
                             total=cfg.max_steps - self.step, unit="steps", enabled=cfg.progress and dist.main)
-        interrupted, last_saved, train_loss, train_seconds, window_seconds = None, None, None, 0.0, 0.0
+        interrupted, train_loss, train_seconds, window_seconds = None, None, 0.0, 0.0
+        last_saved = self.plan.resume_dir  # a rerun with nothing to train writes no new checkpoint
         with StopSignals() as stop:
             while self.step < cfg.max_steps:
                 started = time.perf_counter()
@@ -362,9 +455,12 @@ class _Trainer:
                      "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
                      "scaler": self.scaler.state_dict() if self.scaler else None,
                      "rng": [g["rng"] for g in gathered], "positions": positions,
-                     "config": to_jsonable(self.cfg)}
+                     "config": self._saved_config(), "version": ckpt.STATE_VERSION,
+                     "shards_fingerprint": self.plan.fingerprint}
             path = ckpt.save_checkpoint(self.cfg.out, self.step, self.model, self.tokenizer, state,
                                         keep=self.cfg.keep)
+            if self.metrics is not None:
+                self.metrics.plot()
         dist.barrier()
         return path
 
@@ -382,4 +478,5 @@ class _Trainer:
             padding_share=round(1 - sums[0] / max(sums[1], 1), 5), dropped=dict(sorted(dropped.items())))
         if self.dist.main:
             atomic_write_json(self.cfg.out / "summary.json", asdict(summary), sort_keys=False)
+            self.metrics.plot()
         return summary

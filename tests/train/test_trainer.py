@@ -96,10 +96,11 @@ def test_resume_must_keep_lanes_and_data_order(six_steps, small_shards, tmp_path
 
     run = tmp_path / "copy"
     shutil.copytree(six_steps[0], run)
-    with pytest.raises(ConfigError, match="--grad-accum: .* 2 lanes"):
-        train(config(small_shards, run, grad_accum=1, resume=True, max_steps=7))
-    with pytest.raises(ConfigError, match="--seed: the checkpoint .* was trained with 42"):
+    with pytest.raises(ConfigError, match=r"--grad-accum: this run was trained with --grad-accum 2; .*data order"):
+        train(config(small_shards, run, grad_accum=1, resume=True, max_steps=7, given=("grad_accum",)))
+    with pytest.raises(ConfigError, match="--seed: this run was trained with --seed 42; .*data order"):
         train(config(small_shards, run, grad_accum=2, resume=True, seed=1, max_steps=7))
+    assert not (run / "changes.jsonl").exists()
 
 
 def test_corrupt_checkpoint_is_a_clear_error_before_training(six_steps, small_shards, tmp_path):
