@@ -88,7 +88,8 @@ def cpu_seconds() -> float:
 def child_rdial(corpus: Path, workers: int) -> dict:
     from rdial.build.stage import BuildConfig, run_build
     start, cpu = time.perf_counter(), cpu_seconds()
-    report = run_build(BuildConfig(corpus=corpus, workers=workers, force=True), progress=False)
+    report = run_build(BuildConfig(corpus=corpus, preset="raw", workers=workers, force=True),
+                       progress=False)  # chain building alone, as the baseline
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     assert not report.failed, report.failed
     return {"seconds": seconds, "cpu": cpu, "rss_mb": peak_rss_mb(), "comments": report.totals["records"],

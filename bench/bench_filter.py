@@ -4,11 +4,11 @@
     python bench/bench_filter.py --chains 100000      # a quick look
 
 Both sides run in this invocation, each in a fresh process, on the same synthetic corpus
-(rdial.filter.synthetic: Reddit-like texts in which every rule fires):
+(tests.filter.synthetic: Reddit-like texts in which every rule fires):
   rdial     run_filter(paper): read chains Parquet, cut, normalise, judge, split, spill trigrams,
             exact corpus-wide counts, blandness, write the shards (workers=1 by default)
   baseline  per chain, in Python: DialoGPT's get_convo cut, gpt_norm_sentence (Python regexes),
-            then each rule as reddit.py's filter_instance does it (rdial.filter.reference), and
+            then each rule as reddit.py's filter_instance does it (rdial.rules.ReferenceRules), and
             blandness with one in-memory Counter of every target trigram (reading the Parquet
             into Python dicts and writing nothing are not timed: the baseline is favoured)
 Both must agree on every count per reason, or the benchmark fails. Printed: chains/s of both,
@@ -27,12 +27,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.filter.synthetic: a fixture
+
 
 def make_corpus(root: Path, chains: int, buckets: int, seed: int) -> None:
     import polars as pl
 
     from rdial.corpus import Corpus
-    from rdial.filter.synthetic import random_chains
+    from tests.filter.synthetic import random_chains, record_preset
     from rdial.schema import thread_buckets
 
     corpus = Corpus.open_or_create(root, buckets)
@@ -46,6 +48,7 @@ def make_corpus(root: Path, chains: int, buckets: int, seed: int) -> None:
     df = df.with_columns(pl.Series("_b", thread_buckets(df["link_id"].to_arrow(), buckets)))
     for (b,), g in df.partition_by("_b", as_dict=True).items():
         g.drop("_b").write_parquet(corpus.chains_file(int(b)))
+    record_preset(corpus, "paper")
 
 
 def run_rdial(root: str, workers: int, queue) -> None:
@@ -62,10 +65,10 @@ def run_baseline(root: str, queue) -> None:
     import polars as pl
 
     from rdial.filter.memory import peak_mb, reset_peak
-    from rdial.filter.presets import load_filter_settings
-    from rdial.filter.reference import ReferenceRules
+    from rdial.rules import load_settings
+    from rdial.rules import ReferenceRules
 
-    s = load_filter_settings("paper")
+    s = load_settings("paper")
     ref = ReferenceRules(s)
     files = sorted((Path(root) / "chains").glob("bucket=*.parquet"))
     reasons: Counter = Counter()

@@ -47,7 +47,7 @@ def main() -> int:
 
     from rdial.train.generate import DecodeSettings, Generator
     from rdial.train.mmi import MmiReranker
-    from rdial.train.sample import write_sample_shards
+    from tests.train.sample import write_sample_shards
     from rdial.train.trainer import TrainConfig, train
 
     import polars as pl

@@ -47,7 +47,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rdial.train.loader import DialogueLoader, ShardStream, build_window, shard_units, split_files  # noqa: E402
-from rdial.train.sample import write_sample_shards  # noqa: E402
+from tests.train.sample import write_sample_shards  # noqa: E402
 from rdial.train.tokenizer import load_tokenizer  # noqa: E402
 from rdial.train.trainer import TrainConfig, train  # noqa: E402
 

@@ -87,7 +87,7 @@ install() {
 }
 
 shards() {  # generated SHARDS-schema corpus: 20000 train, 400 valid, 400 test dialogues
-    $PY -c "from rdial.train.sample import write_sample_shards as w; print(w('$WORK/shards', train=20000, valid=400, test=400, files=4, rows_per_group=1000, seed=3, filler_words=40))"
+    $PY -c "from tests.train.sample import write_sample_shards as w; print(w('$WORK/shards', train=20000, valid=400, test=400, files=4, rows_per_group=1000, seed=3, filler_words=40))"
 }
 
 end_to_end() {

@@ -84,7 +84,7 @@ def run_demo(cfg: DemoConfig) -> int:
     codes.append(extract.exit_code)
 
     _say("== 3/6 build: comment trees -> dialogue chains")
-    build = run_build(BuildConfig(corpus=corpus, workers=cfg.workers))
+    build = run_build(BuildConfig(corpus=corpus, preset=cfg.preset, workers=cfg.workers))
     _say(build.summary())
     codes.append(build.exit_code)
 

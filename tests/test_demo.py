@@ -21,11 +21,12 @@ def test_demo_round_trip_and_rerun(tmp_path, capsys):
     assert sorted(p.name for p in (out / "dumps").iterdir()) == [
         "RC_2019-09.zst", "RC_2019-10.zst", "RS_2019-09.zst", "RS_2019-10.zst", "manifest.json"]
     build = json.loads((out / "corpus" / "stats" / "build.json").read_text())["totals"]
-    assert (build["records"], build["duplicates"], build["usable"], build["chains"]) == (2000, 20, 1876, 565)
-    assert build["unusable"] == {"deleted": 71, "removed": 33}
+    assert (build["records"], build["duplicates"], build["usable"], build["chains"]) == (2000, 20, 1804, 536)
+    # the rdial preset's comment rules run in build (issue 15), as filter's preset requires
+    assert build["unusable"] == {"deleted": 71, "quote": 33, "removed": 33, "short_comment": 39}
     shards = json.loads((out / "corpus" / "stats" / "filter.json").read_text())
-    assert (shards["chains_in"], shards["chains_out"]) == (565, 352)
-    assert shards["dropped"] == {"bot_author": 9, "long_target": 70, "markup": 9, "no_common_word": 23,
+    assert (shards["chains_in"], shards["chains_out"]) == (536, 338)
+    assert shards["dropped"] == {"bot_author": 8, "long_target": 65, "markup": 8, "no_common_word": 15,
                                  "nsfw": 19, "too_few_turns": 58, "url": 25}
     summary = json.loads((out / "run" / "summary.json").read_text())
     assert summary["steps"] == 2 and Path(summary["checkpoint"]).name == "step-00000002"

@@ -7,7 +7,7 @@ The steps, each whole-column work in polars or numpy:
   2. deduplicate by (group, id): the latest retrieved record wins (dedupe.py)
   3. sort by (group, link_id, created_utc, id): the row index is the node's rank, and it fixes
      the order of the output rows, so a rebuild writes the same bytes
-  4. usable: body rules (usable.py), then a preset's comment rules (preset_hook.py)
+  4. usable: body rules (usable.py), then the preset's comment rules (rdial/rules/comment.py)
   5. parent links as row indices (links.py); with --with-title, one title node per thread
      whose submission is known, as the parent of its top-level comments
   6. chains over the forest (chains.py), turned into the CHAINS table of rdial.schema

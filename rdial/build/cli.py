@@ -1,15 +1,17 @@
 """rdial build CORPUS: turn the corpus's comment trees into dialogue chains, bucket by bucket.
 
 Examples:
-  rdial build corpus                          # root-to-leaf chains, threads joined across months
+  rdial build corpus                          # the corpus' preset, else rdial (its comment rules)
+  rdial build corpus --preset raw             # no comment rules: root-to-leaf chains of any length
   rdial build corpus --targets all --max-turns 5
   rdial build corpus --with-title             # submission title as the first turn (needs RS data)
   rdial build corpus --per-month --max-turns 5    # DialoGPT: threads joined within a month
-  rdial build corpus --preset dialogpt        # + DialoGPT's comment rules before leaves are found
+  rdial build corpus --preset dialogpt --force   # DialoGPT's comment rules; another preset: --force
 
 A chain is a path of usable comments c1..cn, each replying to the one before: c1 replies to the
 submission or to a comment that is missing or unusable ([deleted], [removed], empty, or dropped
-by a preset's comment rule); cn has no usable reply (or, with --targets all, any usable comment
+by the preset's comment rules, recorded in corpus.json for `rdial filter` to check; see
+`rdial filter --list-settings`); cn has no usable reply (or, with --targets all, any usable comment
 ends a chain). Comments are deduplicated by id first: the record retrieved last wins (ties: the
 later input file, then the later line). Parent cycles are cut at their oldest comment; replies to
 themselves or to another thread start a new chain; all of these are counted in the stats.

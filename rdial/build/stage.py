@@ -4,8 +4,10 @@
 print(run_build(BuildConfig(corpus=Path('corpus'))))"
 
 What a run does:
-  1. resolve the config: explicit settings, else the preset's build defaults, else DEFAULTS;
-     save it as CORPUS/config/build.json
+  1. resolve the preset (--preset, else the --filter-config's base, else the one the corpus
+     was built with, else rdial; another preset than the corpus' needs --force) and the config:
+     explicit flags, else the preset's [build] defaults; save it as CORPUS/config/build.json
+     and record the preset's comment rules in corpus.json (rdial/rules/record.py)
   2. plan: one task per bucket holding comments; a bucket is skipped when the ledger
      (CORPUS/_ledger/build/bucket=NNNNN.json) holds the same fingerprint (its input files'
      fingerprints + the build settings) and its chains file exists; chains of buckets that no
@@ -35,8 +37,6 @@ from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_bucket
-from rdial.build.preset_hook import (CommentRuleHook, PresetSpec, build_defaults, load_settings,
-                                     settings_fingerprint)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError
@@ -45,13 +45,15 @@ from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
 from rdial.publish import atomic_path, sweep_temporaries
 from rdial.stage import Stage, StageReport, TaskResult, run_stage
+from rdial.rules import DEFAULT_PRESET, PRESETS, BuildDefaults, RuleSettings, load_settings
+from rdial.rules.comment import comment_rule_reasons, comment_signature
+from rdial.rules.record import check_build, preset_record, recorded_preset, write_record
 
 STAGE = "build"
 # Bump when the chains written for the same inputs and settings change: forces a rebuild.
 BUILD_FORMAT = 1
-# Settings a preset may default; None in BuildConfig means "not given".
-DEFAULTS = {"targets": "leaves", "min_turns": 2, "max_turns": 0, "per_month": False,
-            "with_title": False}
+# Settings a preset may default ([build], rdial.rules.BuildDefaults); None here means "not given".
+DEFAULTS = tuple(f.name for f in dataclasses.fields(BuildDefaults))
 ROW_GROUP = 64 * 1024  # chains per Parquet row group: fixed, so reruns write the same bytes
 
 
@@ -74,11 +76,13 @@ class BuildConfig:
         "make the submission title the first turn of chains that start at a top-level comment "
         "of a thread whose submission (RS data) is in the corpus (default: off)"))
     preset: str | None = field(default=None, metadata=arg(
-        "filter preset (see `rdial filter --help`): its comment rules mark comments unusable "
-        "before chains are formed, and its build defaults apply to flags not given",
-        metavar="NAME"))
+        f"preset ({', '.join(PRESETS)}; see `rdial filter --list-settings`): its comment rules "
+        "mark comments unusable before chains are formed, and its [build] defaults apply to "
+        "flags not given; recorded in the corpus, which keeps it (another one needs --force) "
+        f"(default: the corpus' preset, else {DEFAULT_PRESET})", choices=PRESETS))
     filter_config: Path | None = field(default=None, metadata=arg(
-        "TOML file of filter settings, for the comment rules as with --preset", metavar="PATH"))
+        "TOML file of preset settings (as `rdial filter --config`), for the comment rules and "
+        "[build] defaults", metavar="PATH"))
     dialogpt_keys: Path | None = field(default=None, metadata=arg(
         "DialoGPT's released keys (with a dialogpt preset): a folder as keys-full.tar extracts "
         "(data/keys/YYYY-MM.gz, applied by the month of each input) or one .gz for every month "
@@ -91,7 +95,8 @@ class BuildConfig:
         "where tasks run: local process pool, or a Ray cluster (RAY_ADDRESS)",
         choices=("local", "ray")))
     force: bool = field(default=False, metadata=arg(
-        "rebuild every bucket, even those the ledger says are up to date"))
+        "rebuild every bucket, even those the ledger says are up to date; needed to change "
+        "the corpus' preset"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
@@ -108,26 +113,14 @@ class BuildConfig:
         require(self.workers >= 1, "--workers", "must be at least 1")
         require(self.executor in ("local", "ray"), "--executor", "choose local or ray")
 
-    @property
-    def preset_spec(self) -> PresetSpec:
-        return PresetSpec(preset=self.preset, filter_config=self.filter_config)
-
-    def resolved(self, preset_defaults: dict | None = None) -> "BuildConfig":
-        """Fill every unset setting: the preset's build default, else DEFAULTS."""
-        preset_defaults = preset_defaults or {}
+    def resolved(self, defaults: BuildDefaults) -> "BuildConfig":
+        """Fill every unset setting from the preset's [build] defaults."""
         names = {f.name: f for f in dataclasses.fields(self)}
-        unknown = sorted(set(preset_defaults) - set(DEFAULTS))
-        if unknown:
-            raise ConfigError(f"{self.preset_spec.flag}: build default {unknown[0]!r} of the "
-                              f"preset is not a build setting ({', '.join(DEFAULTS)})")
-        values = {}
-        for name, default in DEFAULTS.items():
-            if getattr(self, name) is None:
-                values[name] = preset_defaults.get(name, default)
+        values = {n: getattr(defaults, n) for n in DEFAULTS if getattr(self, n) is None}
         try:
             return dataclasses.replace(self, **values)
         except ConfigError as exc:
-            flags = ", ".join(flag_of(names[n]) for n in values if n in preset_defaults)
+            flags = ", ".join(flag_of(names[n]) for n in values)
             raise ConfigError(f"{exc} (after the preset's defaults for {flags})") from exc
 
     def chain_options(self) -> ChainOptions:
@@ -148,7 +141,7 @@ class BucketTask:
     comment_files: tuple[Path, ...]
     submission_files: tuple[Path, ...]
     options: ChainOptions
-    preset: PresetSpec
+    settings: RuleSettings   # the preset's settings: its comment rules run in the worker
     fingerprint: str
     size: int  # input bytes, to run the largest first
     keys: KeyIndex | None = None  # DialoGPT's keys, indexed per bucket (dialogpt_keys.py)
@@ -165,9 +158,9 @@ class BuildStage(Stage):
     unit = "buckets"
 
     def __init__(self, cfg: BuildConfig, *, progress: bool = True):
-        self.spec = cfg.preset_spec
-        self.settings = load_settings(self.spec) if self.spec.active else None
-        self.cfg = cfg.resolved(build_defaults(self.settings))
+        self.given = cfg  # resolved in plan(), once the corpus (and the preset it records) is open
+        self.cfg: BuildConfig | None = None
+        self.settings: RuleSettings | None = None
         self.keys: KeyIndex | None = None
         self.workers, self.executor, self.force = cfg.workers, cfg.executor, cfg.force
         self.progress = progress
@@ -180,14 +173,21 @@ class BuildStage(Stage):
     def plan(self, corpus: Corpus) -> list[BucketTask]:
         ledger = Ledger(corpus.root, STAGE)
         self.buckets = corpus.nonempty_buckets("comments")
+        given = self.given
+        settings = load_settings(given.preset, given.filter_config, fallback=recorded_preset(corpus))
+        check_build(corpus, settings.preset, "--preset" if given.preset else "--filter-config",
+                    given.force)
+        self.settings, self.cfg = settings, given.resolved(settings.build)
         self.removed = remove_stale(corpus, ledger, set(self.buckets))
-        self.keys = keys_hook.prepare(corpus, self.cfg, self.settings,
+        self.keys = keys_hook.prepare(corpus, self.cfg, settings,
                                       log=print if self.progress and not self.quiet else None)
-        settings_hash = build_settings_hash(self.cfg, self.spec, self.settings, self.keys)
-        return plan_tasks(corpus, self.buckets, self.cfg, settings_hash, self.keys)
+        settings_hash = build_settings_hash(self.cfg, settings, self.keys)
+        return plan_tasks(corpus, self.buckets, self.cfg, settings, settings_hash, self.keys)
 
     def save_config(self, corpus: Corpus) -> None:
         save_config(self.cfg, corpus.root / "config" / f"{STAGE}.json")
+        write_record(corpus, preset_record(self.settings, self.cfg.filter_config,
+                                           to_jsonable(self.cfg.chain_options())))
 
     def up_to_date(self, corpus: Corpus, task: BucketTask, entry: dict) -> bool:
         return corpus.chains_file(task.bucket).exists()
@@ -243,17 +243,16 @@ def run_build(cfg: BuildConfig, *, progress: bool = True, locked: bool = False) 
     return run_stage(BuildStage(cfg, progress=progress), corpus, locked=locked)
 
 
-def build_settings_hash(cfg: BuildConfig, spec: PresetSpec, settings, keys=None) -> str:
-    """What, besides the input files, decides a bucket's chains."""
-    semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options())}
-    if spec.active:
-        semantics["preset"] = settings_fingerprint(spec, settings)
+def build_settings_hash(cfg: BuildConfig, settings: RuleSettings, keys=None) -> str:
+    """What, besides the input files, decides a bucket's chains (the chain rules do not)."""
+    semantics = {"format": BUILD_FORMAT, "options": to_jsonable(cfg.chain_options()),
+                 "comments": comment_signature(settings)}
     if keys is not None:
         semantics["dialogpt_keys"] = keys.fingerprint
     return hashlib.blake2b(json.dumps(semantics, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
-def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig,
+def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: RuleSettings,
                settings_hash: str, keys: KeyIndex | None = None) -> list[BucketTask]:
     """One task per bucket, largest first; the scaffold skips those the ledger has done."""
     tasks = []
@@ -264,7 +263,7 @@ def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig,
         parts["build-settings"] = settings_hash
         tasks.append(BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
                                 submission_files=tuple(submission_files),
-                                options=cfg.chain_options(), preset=cfg.preset_spec,
+                                options=cfg.chain_options(), settings=settings,
                                 fingerprint=combine_fingerprints(parts),
                                 size=sum(p.stat().st_size for p in files), keys=keys))
     return sorted(tasks, key=lambda t: (-t.size, t.bucket))
@@ -288,7 +287,9 @@ def remove_stale(corpus: Corpus, ledger: Ledger, buckets: set[int]) -> int:
 def build_bucket(task: BucketTask) -> dict:
     """The worker: read one bucket, build its chains, publish them, record the ledger."""
     inputs = read_bucket(list(task.comment_files), list(task.submission_files))
-    rules = CommentRuleHook(task.preset) if task.preset.active else None
+    settings = task.settings
+    rules = ((lambda comments, subs: comment_rule_reasons(comments, subs, settings))
+             if settings.comment_rules else None)
     table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules,
                                 keys_hook.matcher(task.keys, task.bucket))
     final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)

@@ -39,15 +39,16 @@ from rdial.executor import TaskFailure, default_workers
 from rdial.filter import blandness, discard_keys, duplicates
 from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.memory import peak_mb, reset_peak
-from rdial.filter.presets import DEFAULT_PRESET, GLOBAL_RULES, PRESETS, FilterSettings, load_filter_settings
-from rdial.filter.rules import ChainRules
 from rdial.filter.shards import ParquetShardWriter
 from rdial.filter.spill import PartitionSpill
-from rdial.filter.splits import split_column
+from rdial.filter.splits import apply_moves, plan_moves, split_column, thread_summary
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import PROGRESS_HELP, Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
 from rdial.stage import Stage, StageContext, StageReport, TaskResult, run_stage
+from rdial.rules import CORPUS_WIDE, DEFAULT_PRESET, PRESETS, ChainRules, load_settings
+from rdial.rules import RuleSettings
+from rdial.rules.record import check_filter, recorded_preset
 
 STAGE = "filter"
 # shards/ holds Parquet files only, so that every reader opens the folder whole
@@ -55,6 +56,7 @@ STAGE = "filter"
 # with any other file, even one named "_x" or ".x"). The shards' stats and config live with the
 # other stages': CORPUS/stats/filter.json, CORPUS/config/filter.json.
 OUTCOME_KEYS = ("exit_status", "problems", "failed_tasks")  # what the scaffold adds to the stats
+SPLIT_RULE = "hash+lend-1"  # how threads get their split (splits.py); bump when it changes
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 
 
@@ -63,10 +65,13 @@ class FilterConfig:
     corpus: Path = field(metadata=arg("corpus directory (made by rdial extract and rdial build)",
                                       positional=True))
     preset: str | None = field(default=None, metadata=arg(
-        f"rule set: {', '.join(PRESETS)} (default: the config file's base, else {DEFAULT_PRESET})",
+        f"rule set: {', '.join(PRESETS)} (default: the config file's base, else the preset the "
+        f"corpus was built with, else {DEFAULT_PRESET}); its comment rules must be those the "
+        "chains were built with (else filter stops and names the build command)",
         choices=PRESETS))
     config: Path | None = field(default=None, metadata=arg(
-        "TOML file that changes any threshold, list or rule of the preset", metavar="TOML"))
+        "TOML file that changes any threshold, list or rule of the preset (keys: "
+        "--list-settings)", metavar="TOML"))
     split_fractions: tuple[float, float, float] = field(default=(0.98, 0.01, 0.01), metadata=arg(
         "train valid test shares of threads (split by a hash of link_id)", metavar="F"))
     shard_rows: int = field(default=100_000, metadata=arg("chains per shard file"))
@@ -100,7 +105,8 @@ class FilterConfig:
 
 
 def filter_table(stats: dict, failed: list | None = None) -> str:
-    """Chains in/out and drops per reason, per split, as a plain text table."""
+    """Chains in/out and drops per reason, per split, as a plain text table; then why a split is
+    empty, which preset built the chains, DialoGPT keys coverage and failed tasks."""
     splits = list(schema.SPLITS)
     rows = [["", *splits, "total"],
             ["chains in", *(str(stats["splits"][s]["in"]) for s in splits), str(stats["chains_in"])]]
@@ -112,6 +118,25 @@ def filter_table(stats: dict, failed: list | None = None) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
                        for i, c in enumerate(r)) for r in rows]
+    notes = stats.get("split_notes", {})
+    for split in splits:
+        if stats["splits"][split]["out"] == 0:
+            note = notes.get(split, "")
+            if note.startswith("empty: "):
+                why = note.removeprefix("empty: ")
+            elif stats["splits"][split]["in"]:  # lent or hashed: all dropped later
+                why = (f"{note + ', but ' if note else ''}a corpus-wide rule (duplicate, "
+                       f"bland) dropped every chain of its threads")
+            else:
+                why = "no thread hashed into it"
+            lines.append(f"{split}: empty: {why}")
+        elif split in notes:
+            lines.append(f"{split}: {notes[split]}")
+    built = stats.get("chains_built_with")
+    if built:
+        rules = ", ".join(built.get("comment_rules") or []) or "none"
+        lines.append(f"chains built with preset {built.get('name')} (comment rules: {rules}; "
+                     f"their counts: stats/build.json `unusable`)")
     if stats.get("dialogpt_keys"):
         lines.append(discard_keys.coverage_table(stats["dialogpt_keys"]))
     for f in failed or ():
@@ -125,7 +150,7 @@ class BucketTask:
     bucket: int
     chains: Path
     work: Path
-    settings: FilterSettings
+    settings: RuleSettings
     fractions: tuple
     parts: int
     discard: DiscardDigests | None = None  # DialoGPT's keys (discard_keys.py)
@@ -172,14 +197,15 @@ def judge_bucket(task: BucketTask) -> dict:
     out = pass1_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
     judged.drop("norm_texts").write_parquet(out, compression="lz4")  # scratch: fast beats small
-    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb()}
+    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb(),
+            **thread_summary(passing["link_id"], passing["split"])}
 
 
 @dataclass
 class PartTask:
     part: int
     work: Path
-    settings: FilterSettings
+    settings: RuleSettings
     parts: int
 
     def __str__(self) -> str:
@@ -207,7 +233,7 @@ def reduce_part(task: PartTask) -> dict:
     return out
 
 
-def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: FilterSettings,
+def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: RuleSettings,
                        later: pl.DataFrame | None, common: pl.Series | None) -> pl.DataFrame:
     """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
     drops = {}
@@ -236,7 +262,7 @@ def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
     return found
 
 
-def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[tuple[int, Path]]) -> str:
+def run_fingerprint(cfg: FilterConfig, settings: RuleSettings, buckets: list[tuple[int, Path]]) -> str:
     """What the shards depend on: every chains file, the settings (with the content of their
     list files) and the options that shape the output.
 
@@ -246,7 +272,7 @@ def run_fingerprint(cfg: FilterConfig, settings: FilterSettings, buckets: list[t
     parts = {p.name: file_fingerprint(p) for _, p in buckets}
     parts["settings"] = settings.fingerprint()
     parts["output"] = json.dumps([list(cfg.split_fractions), cfg.shard_rows, cfg.row_group_rows,
-                                  cfg.keep_rejects])
+                                  cfg.keep_rejects, SPLIT_RULE])
     return combine_fingerprints(parts)
 
 
@@ -288,19 +314,23 @@ class FilterStage(Stage):
 
     def __init__(self, cfg: FilterConfig):
         self.cfg = cfg
-        self.settings = load_filter_settings(cfg.preset, cfg.config)
+        self.settings: RuleSettings | None = None  # plan(): the corpus records its preset
         self.workers, self.executor = cfg.workers, cfg.executor
         self.force, self.progress = cfg.force, cfg.progress
         self.discard: DiscardDigests | None = None
+        self.built: dict = {}
 
     def sweep(self, corpus: Corpus) -> None:
         sweep_leftovers(corpus)
 
     def plan(self, corpus: Corpus) -> list[ShardsTask]:
+        self.settings = load_settings(self.cfg.preset, self.cfg.config,
+                                      fallback=recorded_preset(corpus))
         buckets = chain_buckets(corpus)
         if not buckets:
             return []
         self.discard = discard_keys.resolve(corpus.root, self.cfg.dialogpt_keys, self.settings)
+        self.built = check_filter(corpus, self.settings, self.cfg.config)
         fingerprint = run_fingerprint(self.cfg, self.settings, buckets)
         if self.discard is not None:
             fingerprint = combine_fingerprints({"run": fingerprint, "keys": self.discard.fingerprint})
@@ -320,7 +350,7 @@ class FilterStage(Stage):
     def run(self, ctx: StageContext, todo: list[ShardsTask]) -> list[TaskResult]:
         if not todo:
             return []
-        return _filter(ctx, self.cfg, self.settings, todo[0], self.discard)
+        return _filter(ctx, self.cfg, self.settings, todo[0], self.discard, self.built)
 
     def finish(self, corpus: Corpus, report: StageReport) -> dict | None:
         shards = next((r for r in report.results if r.name == "shards"), None)
@@ -351,8 +381,8 @@ def run_filter(cfg: FilterConfig, *, locked: bool = False) -> StageReport:
     return run_stage(FilterStage(cfg), corpus, locked=locked)
 
 
-def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task: ShardsTask,
-            discard: DiscardDigests | None = None) -> list[TaskResult]:
+def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: ShardsTask,
+            discard: DiscardDigests | None, built: dict) -> list[TaskResult]:
     corpus, buckets = ctx.corpus, list(task.buckets)
     ledger = Ledger(corpus.root, STAGE)
     ledger.forget("shards")  # from here on the published shards may change
@@ -362,8 +392,8 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task
     work.mkdir(parents=True)
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard)
              for b, p in buckets]
-    results, failures = _run(ctx, judge_bucket, tasks, "judging chains")
-    peaks = {"judge": _max_peak(results)}
+    judged, failures = _run(ctx, judge_bucket, tasks, "judging chains")
+    peaks = {"judge": _max_peak(judged)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
     if not tasks:  # nothing to publish: keep the previous shards rather than empty ones
@@ -371,7 +401,7 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task
         raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
                          f"{corpus.shards_dir} left as it was")
     global_stats = {}
-    if any(r in settings.rules for r in GLOBAL_RULES) and tasks:
+    if any(r in settings.rules for r in CORPUS_WIDE) and tasks:
         parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
         results, part_failures = _run(ctx, reduce_part, parts, "corpus-wide counts")
         if part_failures:  # without every partition the global rules would be wrong: stop
@@ -382,8 +412,11 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task
                 if k != "peak_rss_mb":
                     global_stats[k] = global_stats.get(k, 0) + v
     done = sorted(t.bucket for t in tasks)
-    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks)
-    stats = publish(corpus, cfg, settings, work, done, extra)
+    moves, notes = plan_moves([r for r in judged if isinstance(r, dict)], cfg.split_fractions)
+    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks,
+                 chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
+                 lent_threads=moves, split_notes=notes)
+    stats = publish(corpus, cfg, settings, work, done, extra, moves)
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     if not failures:  # a run that left buckets out must run again next time
@@ -396,8 +429,8 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: FilterSettings, task
         TaskResult(f"bucket={f.task.bucket:05d}", "failed", message=f.message) for f in failures]
 
 
-def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: Path,
-            buckets: list[int], extra: dict) -> dict:
+def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path,
+            buckets: list[int], extra: dict, moves: dict) -> dict:
     """Steps 3 and 4, bucket by bucket: the corpus-wide rules, then stream the chains into new
     shard (and reject) directories, and swap those in."""
     parts = range(cfg.spill_partitions)
@@ -420,6 +453,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, work: P
     for bucket in buckets:
         df = apply_corpus_rules(pl.read_parquet(pass1_path(work, bucket)), bucket, settings,
                                 later, common)
+        df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), moves).alias("split"))
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
         if discard_keys.MONTH in df.columns:
             per_month.append(df.filter(pl.col("reason").is_null()).group_by(discard_keys.MONTH)
@@ -472,7 +506,7 @@ def summarize(counts: pl.DataFrame) -> dict:
             "dropped": dict(sorted(dropped.items())), "splits": splits}
 
 
-def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: FilterSettings, stats: dict) -> None:
+def write_outputs(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, stats: dict) -> None:
     """The stage's config and stats beside the corpus' other stages (CORPUS/config, CORPUS/stats)."""
     save_config({"config": to_jsonable(cfg), "settings": to_jsonable(settings)},
                 corpus.root / "config" / f"{STAGE}.json")

@@ -16,5 +16,4 @@ metrics.py    metrics.jsonl (+ TensorBoard); signals.py: SIGTERM/Ctrl-C -> check
 plot.py       metrics.png: loss and perplexity curves (zlib + struct, no plotting library)
 config.py     TrainConfig (every flag); trainer.py: train(cfg) -> TrainSummary
 generate.py   reply(model_dir, turns) -> str; cli.py, generate_cli.py: the two commands
-sample.py     small generated SHARDS-schema corpora for tests, benchmarks and demos
 """

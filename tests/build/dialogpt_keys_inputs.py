@@ -26,7 +26,7 @@ from pathlib import Path
 
 import zstandard
 
-from rdial.filter.normalize import dialogpt_normalize
+from rdial.rules.normalize import dialogpt_normalize
 
 MONTHS = ("2005-12", "2006-01")
 

@@ -65,6 +65,7 @@ def check_reply_paths(chains: list[dict], rows: list[dict]) -> None:
 
 
 def build(corpus, **kw):
+    kw.setdefault("preset", "raw")  # chain semantics alone; presets: tests/build/test_presets.py
     report = run_build(BuildConfig(corpus=corpus.root, workers=1, **kw), progress=False)
     assert report.failed == []
     return report

@@ -6,6 +6,7 @@ from rdial.build.stage import BuildConfig, run_build
 
 
 def build(corpus, **kw):
+    kw.setdefault("preset", "raw")  # chain semantics alone; presets: tests/build/test_presets.py
     report = run_build(BuildConfig(corpus=corpus.root, workers=1, **kw), progress=False)
     assert report.failed == []
     return report

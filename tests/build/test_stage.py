@@ -25,6 +25,7 @@ def chain_bytes(corpus) -> dict[str, bytes]:
 
 
 def run(corpus, **kw):
+    kw.setdefault("preset", "raw")  # the stage alone; presets: tests/build/test_presets.py
     return run_build(BuildConfig(corpus=corpus.root, workers=1, **kw), progress=False)
 
 
@@ -123,7 +124,7 @@ def test_missing_column_names_file_and_column(reddit):
 
 def test_cli_exit_codes_and_outputs(reddit, capsys):
     corpus = reddit.corpus(three_threads(reddit), buckets=4)
-    assert main(["build", str(corpus.root), "--workers", "1", "--max-turns", "4"]) == 0
+    assert main(["build", str(corpus.root), "--workers", "1", "--max-turns", "4", "--preset", "raw"]) == 0
     assert "3 chains" in capsys.readouterr().out
     config = json.loads((corpus.root / "config" / "build.json").read_text())
     assert config["max_turns"] == 4 and config["min_turns"] == 2 and config["per_month"] is False
@@ -146,5 +147,5 @@ def test_process_pool_gives_the_same_bytes(reddit, tmp_path):
     one = reddit.corpus(three_threads(reddit), buckets=8)
     run(one)
     two = reddit.corpus(three_threads(reddit), buckets=8, root=tmp_path / "two")
-    run_build(BuildConfig(corpus=two.root, workers=2), progress=False)
+    run_build(BuildConfig(corpus=two.root, workers=2, preset="raw"), progress=False)
     assert chain_bytes(one) == chain_bytes(two)

@@ -77,7 +77,7 @@ def run_mteval(hyps: list[str], ref_sets: list[list[str]], workdir: Path) -> tup
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory):
     """(shards, forward run, reverse run): two 3-step tiny models on the same sample shards (CPU)."""
-    from rdial.train.sample import write_sample_shards
+    from tests.train.sample import write_sample_shards
     from rdial.train.trainer import TrainConfig, train
 
     root = tmp_path_factory.mktemp("e2e")

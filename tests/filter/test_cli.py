@@ -4,8 +4,8 @@ import polars as pl
 
 from rdial.cli import main
 from rdial.corpus import Corpus
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, record_preset
 
 
 def make(tmp_path):
@@ -15,6 +15,7 @@ def make(tmp_path):
         corpus.chains_file(0))
     pl.from_arrow(chains_table([chain("is it fun", "it is the most fun", link="t3_b")])).write_parquet(
         corpus.chains_file(1))
+    record_preset(corpus, "paper")
     return corpus
 
 

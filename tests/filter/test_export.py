@@ -6,8 +6,8 @@ from rdial.cli import main
 from rdial.errors import RdialError
 from rdial.filter.export import export
 from rdial.filter.stage import FilterConfig, run_filter
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, record_preset
 from rdial.corpus import Corpus
 
 
@@ -16,8 +16,12 @@ def corpus_with(tmp_path, rows):
     corpus.chains_dir.mkdir(parents=True)
     import polars as pl
     pl.from_arrow(chains_table(rows)).write_parquet(corpus.chains_file(0))
-    run_filter(FilterConfig(corpus=corpus.root, preset="dialogpt", workers=1, progress=False,
-                            split_fractions=(1.0, 0.0, 0.0)))
+    record_preset(corpus, "dialogpt")
+    # DialoGPT's own word list is empty; rdial's, asked for, gives the first turn weight 0.0
+    words = tmp_path / "words.toml"
+    words.write_text('[lists]\nword_files = ["builtin:offensive_words.txt"]\n')
+    run_filter(FilterConfig(corpus=corpus.root, preset="dialogpt", config=words, workers=1,
+                            progress=False, split_fractions=(1.0, 0.0, 0.0)))
     return corpus.root
 
 

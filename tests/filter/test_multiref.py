@@ -10,7 +10,7 @@ from rdial.corpus import Corpus
 from rdial.errors import RdialError
 from rdial.filter.multiref import export_multiref
 from rdial.filter.stage import FilterConfig, run_filter
-from rdial.filter.synthetic import chain_row, chains_table
+from tests.filter.synthetic import chain_row, chains_table, record_preset
 
 
 def chain(ids, texts, scores, link="t3_a"):
@@ -34,6 +34,7 @@ def corpus_with(tmp_path, rows, preset="dialogpt"):
     corpus = Corpus.open_or_create(tmp_path / "c", 1)
     corpus.chains_dir.mkdir(parents=True)
     pl.from_arrow(chains_table(rows)).write_parquet(corpus.chains_file(0))
+    record_preset(corpus, preset)
     run_filter(FilterConfig(corpus=corpus.root, preset=preset, workers=1, progress=False,
                             split_fractions=(0.0, 0.0, 1.0)))
     return corpus.root

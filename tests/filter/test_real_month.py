@@ -20,9 +20,9 @@ import zstandard
 from rdial.build.stage import BuildConfig, run_build
 from rdial.extract.stage import ExtractConfig, run_extract
 from rdial.filter.export import export
-from rdial.filter.normalize import dialogpt_normalize, minimal_word_count
-from rdial.filter.presets import load_filter_settings
-from rdial.filter.reference import ReferenceRules
+from rdial.rules.normalize import dialogpt_normalize, minimal_word_count
+from rdial.rules import load_settings
+from rdial.rules import ReferenceRules
 from rdial.filter.stage import FilterConfig, run_filter
 
 MONTHS = ("pushshift/RC_2005-12.zst", "pushshift/RC_2006-01.zst")
@@ -97,7 +97,36 @@ def test_dialogpt_preset_reproduces_the_extractor_on_real_months(real_data, tmp_
     out = io.BytesIO()
     assert export(corpus, fmt="dialogpt-tsv", split="train", out=out).chains == 107
     ours = out.getvalue().decode("utf-8").splitlines()
-    ref = ReferenceRules(load_filter_settings("dialogpt"))
-    theirs = [line for d in dumps for line in dialogpt_port(read_dump(d), ref.is_offensive)]
+    records = [read_dump(d) for d in dumps]
+    # DialoGPT's released lists/words.blocklist.txt is empty: no turn is offensive
+    theirs = [line for r in records for line in dialogpt_port(r, lambda text: False)]
     assert len(theirs) == 107
     assert Counter(ours) == Counter(theirs)
+    assert not any(w.startswith("0.0 ") for line in ours for w in re.split(r"\t| EOS ", line))
+    # rdial's list, asked for, gives weight 0.0 to the turns holding a blocked word: two of
+    # the 107 instances change, and the port with the same list agrees line for line
+    toml = tmp_path / "words.toml"
+    toml.write_text('[lists]\nword_files = ["builtin:offensive_words.txt"]\n')
+    run_filter(FilterConfig(corpus=corpus, preset="dialogpt", config=toml, workers=1,
+                            progress=False, split_fractions=(1.0, 0.0, 0.0)))
+    out = io.BytesIO()
+    assert export(corpus, fmt="dialogpt-tsv", split="train", out=out).chains == 107
+    weighted = out.getvalue().decode("utf-8").splitlines()
+    ref = ReferenceRules(load_settings("dialogpt", toml))
+    assert Counter(weighted) == Counter(line for r in records
+                                        for line in dialogpt_port(r, ref.is_offensive))
+    assert len(set(weighted) - set(ours)) == 2
+
+
+@pytest.mark.real
+def test_small_real_corpus_gets_a_thread_in_every_split(real_data, tmp_path):
+    """Issue 9: the two real months gave train 173, valid 0, test 2 chains (by hash alone)."""
+    corpus = tmp_path / "corpus"
+    run_extract(ExtractConfig(inputs=[real_data / m for m in MONTHS], out=corpus, buckets=8,
+                              workers=1, progress=False))
+    run_build(BuildConfig(corpus=corpus, workers=1), progress=False)
+    report = run_filter(FilterConfig(corpus=corpus, workers=1, progress=False))
+    out = {s: report.stats["splits"][s]["out"] for s in ("train", "valid", "test")}
+    assert out == {"train": 169, "valid": 1, "test": 2}
+    assert report.stats["lent_threads"] == {"t3_24907": "valid"}  # lowest donor rank of train
+    assert "valid: no thread hashed into it: thread t3_24907 lent by train" in report.summary()

@@ -8,19 +8,13 @@ from rdial import schema
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, RdialError
 from rdial.filter.stage import FilterConfig, run_filter
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table, random_chains
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, random_chains, write_chains_corpus
 from rdial.schema import split_of, thread_buckets
 
 
-def write_corpus(root, table, buckets=4):
-    corpus = Corpus.open_or_create(root, buckets)
-    corpus.chains_dir.mkdir(parents=True, exist_ok=True)
-    b = thread_buckets(table["link_id"], buckets)
-    df = pl.from_arrow(table).with_columns(pl.Series("_b", b))
-    for (k,), g in df.partition_by("_b", as_dict=True).items():
-        g.drop("_b").write_parquet(corpus.chains_file(int(k)))
-    return corpus
+def write_corpus(root, table, buckets=4, preset="rdial"):
+    return write_chains_corpus(root, table, buckets, preset)
 
 
 def cfg(root, **kw):
@@ -72,7 +66,7 @@ def test_duplicate_keeps_the_first_in_corpus_order(tmp_path):
 
 def test_splits_are_by_thread_and_deterministic(tmp_path):
     table = random_chains(4000, seed=5)
-    corpus = write_corpus(tmp_path / "c", table)
+    corpus = write_corpus(tmp_path / "c", table, preset="dialogpt")
     fractions = (0.6, 0.2, 0.2)
     run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=fractions, shard_rows=700,
                    row_group_rows=100))
@@ -98,7 +92,7 @@ def test_splits_are_by_thread_and_deterministic(tmp_path):
 
 
 def test_shards_open_in_polars_pyarrow_and_datasets(tmp_path):
-    corpus = write_corpus(tmp_path / "c", random_chains(500, seed=2))
+    corpus = write_corpus(tmp_path / "c", random_chains(500, seed=2), preset="dialogpt")
     report = run_filter(cfg(corpus.root, preset="dialogpt"))
     files = sorted(str(p) for p in (tmp_path / "c/shards/train").glob("*.parquet"))
     n = report.stats["splits"]["train"]["out"]
@@ -126,7 +120,7 @@ def test_bad_config_names_the_flag(tmp_path):
 
 
 def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path):
-    corpus = write_corpus(tmp_path / "c", random_chains(200, seed=9))
+    corpus = write_corpus(tmp_path / "c", random_chains(200, seed=9), preset="dialogpt")
     run_filter(cfg(corpus.root, preset="dialogpt", keep_rejects=True))
     assert (tmp_path / "c/rejects").exists()
     half = tmp_path / "c/.tmp-0123456789ab-shards/train"
@@ -140,7 +134,7 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
 
 
 def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
-    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1)
+    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1, preset="dialogpt")
     run_filter(cfg(corpus.root, preset="dialogpt"))
     before = (tmp_path / "c/shards/train/part-00000.parquet").read_bytes()
     corpus.chains_file(0).write_bytes(b"broken")
@@ -187,7 +181,7 @@ def test_rerun_on_unchanged_chains_is_up_to_date_and_changes_recompute(tmp_path)
     write_corpus(tmp_path / "c", chains_table(rows))  # a rebuilt bucket: recomputed
     changed = run_filter(cfg(corpus.root, preset="paper"))
     assert not changed.up_to_date and changed.stats["chains_out"] == 4
-    texts = pl.read_parquet(corpus.shards_dir / "train")["turn_texts"].to_list()
+    texts = pl.read_parquet(corpus.shards_dir / "*/*.parquet")["turn_texts"].to_list()
     assert sorted(t[-1] for t in texts) == ["the new one is good"] * 3 + ["the old one was good"]
 
 
@@ -210,7 +204,7 @@ def test_a_list_file_edited_in_place_makes_the_shards_stale(tmp_path):
 def test_the_shards_folder_opens_whole_in_every_reader(tmp_path):
     import pyarrow.dataset as ds
 
-    corpus = write_corpus(tmp_path / "c", random_chains(400, seed=2))
+    corpus = write_corpus(tmp_path / "c", random_chains(400, seed=2), preset="dialogpt")
     report = run_filter(cfg(corpus.root, preset="dialogpt", split_fractions=(0.6, 0.2, 0.2)))
     n, shards = report.stats["chains_out"], str(corpus.shards_dir)
     assert n > 0 and all(report.stats["splits"][s]["out"] > 0 for s in schema.SPLITS)
@@ -226,3 +220,44 @@ def test_the_shards_folder_opens_whole_in_every_reader(tmp_path):
         "test": report.stats["splits"]["test"]["out"]}
     duckdb = pytest.importorskip("duckdb")
     assert duckdb.sql(f"select count(*) from '{shards}/*/*.parquet'").fetchall() == [(n,)]
+
+
+def test_every_split_gets_a_thread_when_the_corpus_has_enough(tmp_path):
+    fractions = (0.98, 0.01, 0.01)
+    links = [f"t3_{i}" for i in range(6)]
+    assert {split_of(t, fractions) for t in links} == {"train"}  # hashing alone: valid, test empty
+    rows = [chain(GOOD, f"the game number {i} is good", link=t) for i, t in enumerate(links)]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows))
+    report = run_filter(cfg(corpus.root))
+    lent = report.stats["lent_threads"]
+    assert lent == {"t3_0": "valid", "t3_4": "test"}  # the two lowest donor ranks (crc32, salted)
+    assert {s: report.stats["splits"][s]["out"] for s in schema.SPLITS} == \
+        {"train": 4, "valid": 1, "test": 1}
+    for split, link in (("valid", "t3_0"), ("test", "t3_4")):
+        assert pl.read_parquet(corpus.shards_dir / split)["link_id"].to_list() == [link]
+    assert "valid: no thread hashed into it: thread t3_0 lent by train" in report.summary()
+    again = run_filter(cfg(corpus.root, force=True))  # deterministic
+    assert again.stats["lent_threads"] == lent
+
+
+def test_a_split_left_empty_says_why(tmp_path):
+    corpus = write_corpus(tmp_path / "c", chains_table([chain(GOOD, "the new one is good")]), buckets=1)
+    report = run_filter(cfg(corpus.root))
+    assert {s: report.stats["splits"][s]["out"] for s in schema.SPLITS} == {"train": 1, "valid": 0, "test": 0}
+    table = report.summary()
+    assert ("valid: empty: no thread hashed into it, and the corpus has 1 thread(s) of kept "
+            "chains, too few to lend one (each split needs one; the largest keeps one)") in table
+    assert "test: empty: " in table
+    assert "chains built with preset rdial (comment rules: deleted, quote, short_comment" in table
+
+
+def test_a_lent_thread_whose_chains_a_corpus_wide_rule_drops_is_named(tmp_path):
+    # t3_0 and t3_4 have the lowest donor ranks (lent to valid, test), but their dialogue
+    # repeats t3_5's, which comes first in corpus order: duplicates, dropped after lending
+    rows = [chain(GOOD, "the new one is good", link=t) for t in ("t3_5", "t3_0", "t3_4")]
+    corpus = write_corpus(tmp_path / "c", chains_table(rows), buckets=1)
+    report = run_filter(cfg(corpus.root))
+    assert report.stats["lent_threads"] == {"t3_0": "valid", "t3_4": "test"}
+    assert report.stats["dropped"] == {"duplicate": 2}
+    assert ("valid: empty: no thread hashed into it: thread t3_0 lent by train, but a "
+            "corpus-wide rule (duplicate, bland) dropped every chain of its threads") in report.summary()

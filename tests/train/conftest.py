@@ -2,7 +2,7 @@
 
 import pytest
 
-from rdial.train.sample import write_sample_shards
+from tests.train.sample import write_sample_shards
 from rdial.train.tokenizer import load_tokenizer
 
 

@@ -7,7 +7,7 @@ import pytest
 from rdial.errors import RdialError
 from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_batches, shard_units,
                                 split_files)
-from rdial.train.sample import write_shard
+from tests.train.sample import write_shard
 
 
 def numbered_rows(first: int, count: int) -> list[dict]:

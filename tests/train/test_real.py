@@ -6,7 +6,7 @@ import pytest
 
 from rdial.train.dialogue import IGNORE
 from rdial.train.loader import DialogueLoader, ShardStream, shard_units, split_files
-from rdial.train.sample import write_shard
+from tests.train.sample import write_shard
 
 pytestmark = pytest.mark.real
 

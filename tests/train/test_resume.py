@@ -13,7 +13,7 @@ from rdial.cli import main
 from rdial.errors import ConfigError, RdialError
 from rdial.train import checkpoint as ckpt
 from rdial.train.rundir import run_lock, shards_fingerprint
-from rdial.train.sample import write_sample_shards
+from tests.train.sample import write_sample_shards
 from rdial.train.trainer import TrainConfig, train
 
 

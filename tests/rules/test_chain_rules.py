@@ -3,11 +3,9 @@ import dataclasses
 import polars as pl
 import pytest
 
-from rdial.filter.presets import load_filter_settings
-from rdial.filter.reference import ReferenceRules
-from rdial.filter.rules import ChainRules
-from rdial.filter.synthetic import chain_row as chain
-from rdial.filter.synthetic import chains_table, random_chains
+from rdial.rules import CHAIN_RULES, ChainRules, ReferenceRules, load_settings
+from tests.filter.synthetic import chain_row as chain
+from tests.filter.synthetic import chains_table, random_chains
 
 
 def frame(rows):
@@ -17,7 +15,7 @@ OK = "what do you think about the new game"
 
 
 def reasons(preset, rows, **overrides):
-    s = dataclasses.replace(load_filter_settings(preset), **overrides)
+    s = dataclasses.replace(load_settings(preset), **overrides)
     return ChainRules(s).apply(frame(rows))["reason"].to_list()
 
 
@@ -59,20 +57,31 @@ def test_long_ancestor_cuts_context_and_max_turns_keeps_the_last_five():
     long = " ".join(["long"] * 31)
     rows = [chain("a one", long, "b two", "c three", "d four"),
             chain("t1 x", "t2 x", "t3 x", "t4 x", "t5 x", "t6 x", "t7 x")]
-    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    out = ChainRules(load_settings("dialogpt")).apply(frame(rows))
     assert out["turn_texts"].to_list() == [["b two", "c three", "d four"],
                                            ["t3 x", "t4 x", "t5 x", "t6 x", "t7 x"]]
     assert out["turn_ids"].to_list() == [["c2", "c3", "c4"], ["c2", "c3", "c4", "c5", "c6"]]
     assert out["reason"].to_list() == [None, None]
 
 
-def test_offensive_turn_gets_weight_zero_and_paper_drops_offensive_target():
+def test_offensive_turn_gets_weight_zero_and_paper_drops_offensive_target(tmp_path):
     rows = [chain("what the fuck is this", "it is the new game"),
             chain("what is this", "it is the fucking game"),
             chain("what is this thing", "it is the new game")]
-    out = ChainRules(load_filter_settings("dialogpt")).apply(frame(rows))
+    # DialoGPT's released word list is empty: by default every turn keeps weight 1.0
+    out = ChainRules(load_settings("dialogpt")).apply(frame(rows))
+    assert load_settings("dialogpt").offensive_words() == []
+    assert out["turn_weights"].to_list() == [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+    # asked for, rdial's list gives weight 0.0, and DialoGPT still keeps the chain
+    toml = tmp_path / "words.toml"
+    toml.write_text('[lists]\nword_files = ["builtin:offensive_words.txt"]\n')
+    asked = load_settings("dialogpt", toml)
+    out = ChainRules(asked).apply(frame(rows))
     assert out["turn_weights"].to_list() == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     assert out["reason"].to_list() == [None, None, None]       # DialoGPT keeps, weight 0
+    assert [ReferenceRules(asked).judge(r)[3] for r in rows] == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    assert "fuck" in load_settings("paper").offensive_words()
+    assert load_settings("paper").offensive_words() == load_settings("rdial").offensive_words()
     assert reasons("paper", rows) == [None, "offensive_target", None]
     # whole words only: "Scunthorpe" and "shitake" are not blocked words
     assert reasons("paper", [chain(OK, "i am from Scunthorpe and like shitake")]) == [None]
@@ -111,7 +120,7 @@ def test_first_failing_rule_in_preset_order_is_the_reason():
 ])
 def test_vectorised_rules_equal_per_instance_reference(preset, overrides):
     table = random_chains(3000, seed=11)
-    s = dataclasses.replace(load_filter_settings(preset), **overrides)
+    s = dataclasses.replace(load_settings(preset), **overrides)
     out = ChainRules(s).apply(pl.from_arrow(table))
     ref = ReferenceRules(s)
     expected = [ref.judge(row) for row in table.to_pylist()]
@@ -119,3 +128,45 @@ def test_vectorised_rules_equal_per_instance_reference(preset, overrides):
     assert out["norm_texts"].to_list() == [e[2] for e in expected]
     assert out["turn_weights"].to_list() == [e[3] for e in expected]
     assert out["reason"].null_count() not in (0, len(table))  # both outcomes occur
+
+
+@pytest.mark.parametrize("rule", [r.name for r in CHAIN_RULES.values() if not r.corpus_wide])
+def test_each_rule_alone_expression_equals_reference(rule):
+    import pyarrow as pa
+
+    # random chains, plus targets that normalise to nothing ("#tag", "\\")
+    table = pa.concat_tables([random_chains(800, seed=7),
+                              chains_table([chain("is it", "#tag"), chain("a b", "\\ #x")])])
+    s = dataclasses.replace(load_settings("rdial"), rules=[rule], min_score=5, max_total_words=60,
+                            subreddits_block=["funny"], subreddits_allow=["pics", "funny"],
+                            bot_authors=[f"user{i}" for i in range(60)])
+    out = ChainRules(s).apply(pl.from_arrow(table))["reason"].to_list()
+    ref = ReferenceRules(s)
+    assert out == [ref.judge(row)[0] for row in table.to_pylist()]
+    assert out.count(rule) > 0  # the rule fires on some chains
+
+
+def test_every_rule_is_one_object_with_expression_and_reference():
+    from rdial.rules import CHAIN_RULES, COMMENT_RULES
+    from rdial.rules.settings import key_types
+
+    for rule in list(CHAIN_RULES.values()) + list(COMMENT_RULES.values()):
+        assert all(k in key_types() for k in rule.settings), rule.name
+        if getattr(rule, "corpus_wide", False):
+            assert rule.expr is None and rule.reference is None  # run by rdial filter's passes
+        else:
+            assert callable(rule.expr) and callable(rule.reference), rule.name
+    assert [r for r in CHAIN_RULES if CHAIN_RULES[r].corpus_wide] == ["duplicate", "bland"]
+
+
+def test_no_stage_imports_a_later_one():
+    """rules is shared; build must not import filter (nor train), extract neither."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rdial.build.stage, rdial.build.cli, rdial.rules.listing; "
+            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('rdial.') "
+            "and m.count('.') >= 1}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = eval(out.stdout)
+    assert "filter" not in loaded and "train" not in loaded and "build" in loaded and "rules" in loaded

@@ -1,9 +1,9 @@
 import polars as pl
 import pytest
 
-from rdial.filter.normalize import (dialogpt_normalize, dialogpt_normalize_series,
+from rdial.rules.normalize import (dialogpt_normalize, dialogpt_normalize_series,
                                     minimal_word_count, minimal_word_count_expr, normalize_lists)
-from rdial.filter.synthetic import random_chains
+from tests.filter.synthetic import random_chains
 
 CASES = {
     "Check http://x.io/a #tag b/c it's GREAT!!!! :)": "Check __url__ because it's GREAT ! ! ! :)",

@@ -1,6 +1,6 @@
-"""Small SHARDS-schema corpora for tests, benchmarks and demos (no Reddit data needed).
+"""Small SHARDS-schema corpora for the train tests and benchmarks (a test fixture: run from the repo root).
 
-    python -c "from rdial.train.sample import write_sample_shards; write_sample_shards('/tmp/shards', train=2000)"
+    python -c "from tests.train.sample import write_sample_shards; write_sample_shards('/tmp/shards', train=2000)"
 
 Dialogues follow a learnable pattern ("what comes after 17?" -> "18 comes after 17.") with
 2-4 turns and varied lengths, so a tiny model's loss visibly falls within a few dozen steps.

@@ -1,6 +1,6 @@
 """DialoGPT's text normalisation, per string (the reference) and on whole polars columns.
 
-    python -c "from rdial.filter.normalize import dialogpt_normalize as n; \
+    python -c "from rdial.rules.normalize import dialogpt_normalize as n; \
 print(n('Check http://x.io/a #tag b/c it\\'s GREAT!!!! :)'))"
     # -> Check __url__ because it's GREAT ! ! ! :)
 

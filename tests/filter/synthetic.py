@@ -1,6 +1,10 @@
 """Random but Reddit-like chains (CHAINS schema) for the filter benchmark and property tests.
 
-    python -c "from rdial.filter.synthetic import random_chains; print(random_chains(3, seed=1))"
+    python -c "from tests.filter.synthetic import random_chains; print(random_chains(3, seed=1))"
+
+A test fixture (and bench_filter's input), not part of rdial: run from the repository root.
+`write_chains_corpus` writes chains where `rdial build` would, with the preset record build
+leaves in corpus.json, so `rdial filter` can judge them.
 
 Texts mix a Zipf-distributed vocabulary with what the rules look for (URLs, markup, shouting,
 quotes, long tokens, repeated words, blocked words, canned bland replies, emoticons, numbers,
@@ -14,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from rdial import schema
+from rdial.corpus import Corpus
 
 _WORDS = ("the of and to a in is it you that he was for on are with as I his they be at one "
           "have this from or had by not but what some we can out other were all there when up "
@@ -110,3 +115,25 @@ def chains_table(rows: list[dict]) -> pa.Table:
     """Inline chain rows -> a CHAINS table (exact schema)."""
     columns = {name: [r[name] for r in rows] for name in schema.CHAINS.names}
     return pa.table(columns, schema=schema.CHAINS)
+
+
+def record_preset(corpus: Corpus, preset: str = "rdial") -> None:
+    """Record in corpus.json that its chains were built with `preset` (as `rdial build` does)."""
+    from rdial.rules import load_settings
+    from rdial.rules.record import preset_record, write_record
+
+    write_record(corpus, preset_record(load_settings(preset), None, {}))
+
+
+def write_chains_corpus(root, table: pa.Table, buckets: int = 4, preset: str = "rdial") -> Corpus:
+    """A corpus holding `table` as chains files, bucketed by thread as build does."""
+    import polars as pl
+
+    corpus = Corpus.open_or_create(root, buckets)
+    corpus.chains_dir.mkdir(parents=True, exist_ok=True)
+    b = schema.thread_buckets(table["link_id"], buckets)
+    df = pl.from_arrow(table).with_columns(pl.Series("_b", b))
+    for (k,), g in df.partition_by("_b", as_dict=True).items():
+        g.drop("_b").write_parquet(corpus.chains_file(int(k)))
+    record_preset(corpus, preset)
+    return corpus
