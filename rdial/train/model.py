@@ -99,9 +99,22 @@ class CausalLMLoss(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        hidden = self.model.transformer(input_ids=input_ids, use_cache=False).last_hidden_state
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
+                doc_ids: torch.Tensor | None = None) -> torch.Tensor:
+        mask = None if doc_ids is None else document_mask(doc_ids)
+        hidden = self.model.transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
+                                        use_cache=False).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != IGNORE
         logits = self.model.lm_head(hidden[:, :-1][keep])
-        return F.cross_entropy(logits.float(), targets[keep], reduction="sum")
+        return F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets[keep],
+                               reduction="sum")
+
+
+def document_mask(doc_ids: torch.Tensor) -> torch.Tensor:
+    """[rows, 1, T, T] boolean SDPA mask from [rows, T] document ids: True where query i may see
+    key j (same dialogue, j <= i). Built on the device from the ids (T*T bytes a row: 1 MiB at
+    T=1024), so only the [rows, T] ids cross from the host."""
+    t = doc_ids.shape[1]
+    causal = torch.ones(t, t, dtype=torch.bool, device=doc_ids.device).tril()
+    return ((doc_ids[:, :, None] == doc_ids[:, None, :]) & causal)[:, None]

@@ -277,7 +277,7 @@ class _Trainer:
     def _loss_module(self, model):
         loss_fn = CausalLMLoss(model)
         if self.cfg.compile:
-            loss_fn = torch.compile(loss_fn, dynamic=True)
+            loss_fn = torch.compile(loss_fn, dynamic=not self.cfg.pack)  # packed: one shape
         if self.dist.active:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -312,7 +312,7 @@ class _Trainer:
             position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
             loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
                                           max_seq_len=cfg.max_seq_len, position=position, pool=self.pool,
-                                          reverse=cfg.reverse))
+                                          reverse=cfg.reverse, pack_len=cfg.pack_len))
         return loaders
 
     # --- the loop ----------------------------------------------------------------------------
@@ -380,8 +380,9 @@ class _Trainer:
             no_sync = self.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
             with no_sync():
                 with self.autocast():
-                    loss_sum = self.loss_fn(batch.input_ids.to(device, non_blocking=True),
-                                            batch.labels.to(device, non_blocking=True))
+                    loss_sum = self.loss_fn(*(None if t is None else t.to(device, non_blocking=True)
+                                              for t in (batch.input_ids, batch.labels, batch.position_ids,
+                                                        batch.doc_ids)))
                 scaled = loss_sum * scale
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             total += loss_sum.detach()
