@@ -7,7 +7,8 @@ Sizes (DialoGPT's): tiny (2 layers x 64, for tests), small 117M (12 x 768), medi
 (GPT-2, DialoGPT or an rdial checkpoint). Attention runs through PyTorch SDPA.
 
 The loss only projects positions that carry a label through the 50257-wide output layer: the
-context turn and padding skip the largest matrix product of a small model.
+context turn and padding skip the largest matrix product of a small model; it does so a chunk of
+positions at a time (chunked_loss.py), so the batch's fp32 logits are never all held.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from rdial.errors import RdialError
+from rdial.train.chunked_loss import CHUNK, chunked_cross_entropy
 from rdial.train.dialogue import IGNORE
 
 SIZES = {  # n_layer, n_embd, n_head
@@ -95,9 +97,10 @@ def check_tokenizer_files(model_dir: Path, tokenizer) -> None:
 class CausalLMLoss(torch.nn.Module):
     """Summed next-token cross-entropy over labelled positions (DDP wraps this module)."""
 
-    def __init__(self, model):
+    def __init__(self, model, chunk: int = CHUNK):
         super().__init__()
         self.model = model
+        self.chunk = chunk  # positions per output-layer chunk (chunked_loss.py); 0: the plain loss
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
                 doc_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -106,6 +109,9 @@ class CausalLMLoss(torch.nn.Module):
                                         use_cache=False).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != IGNORE
+        if self.chunk and self.model.lm_head.bias is None:
+            return chunked_cross_entropy(hidden[:, :-1][keep], self.model.lm_head.weight, targets[keep],
+                                         chunk=self.chunk)
         logits = self.model.lm_head(hidden[:, :-1][keep])
         return F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets[keep],
                                reduction="sum")
