@@ -19,7 +19,7 @@ SIZES = ("tiny", "small", "medium", "large")  # rdial.train.model.SIZES holds th
 # runs); they are recorded in RUN/changes.jsonl. Every other flag is the run's own: it changes the
 # model, the tokenizer, the data order or the optimiser's state, so --resume refuses a new value.
 RESUMABLE_FIELDS = ("shards", "max_steps", "steps", "eval_every", "eval_dialogues", "save_every", "keep",
-                    "log_every", "loader_workers", "device", "compile", "progress", "resume",
+                    "log_every", "loader_workers", "device", "compile", "progress", "resume", "peak_tflops",
                     "accept_changed_shards")
 # Per invocation, never taken from the saved run: what they ask for applies once.
 ONCE_FIELDS = ("steps", "resume", "accept_changed_shards", "progress", "given")
@@ -75,10 +75,13 @@ class TrainConfig:
     reverse: bool = field(default=False, metadata=arg(
         "train the reverse model P(source | target) for MMI reranking: each dialogue as its last turn, "
         "then the context turns newest to oldest, loss on the context (DialoGPT's prepro.py --reverse)"))
+    peak_tflops: float | None = field(default=None, metadata=arg(
+        "the accelerator's dense bf16 peak in TFLOP/s for the logged MFU (default: 989, an H100/H200, "
+        "on CUDA; none on CPU, where MFU is logged as null unless this is given)"))
     resume: bool = field(default=False, metadata=arg(
         "continue from the newest checkpoint in --out with the run's saved config (start fresh if "
         "none); only --max-steps, --steps, --shards, --eval-every, --eval-dialogues, --save-every, "
-        "--keep, --log-every, --loader-workers, --device, --compile, --progress and "
+        "--keep, --log-every, --peak-tflops, --loader-workers, --device, --compile, --progress and "
         "--accept-changed-shards may be given anew (recorded in RUN/changes.jsonl); any other flag "
         "with a new value is refused"))
     accept_changed_shards: bool = field(default=False, metadata=arg(
@@ -117,6 +120,7 @@ class TrainConfig:
         require(min(self.eval_every, self.save_every, self.eval_dialogues) >= 0,
                 "--eval-every/--save-every/--eval-dialogues", "must be 0 or more")
         require(self.log_every >= 1, "--log-every", "must be at least 1")
+        require(self.peak_tflops is None or self.peak_tflops > 0, "--peak-tflops", "must be positive")
 
     @property
     def pack_len(self) -> int:

@@ -331,19 +331,22 @@ class _Trainer:
                 started = time.perf_counter()
                 fetched = [next(it) for it in iterators]
                 micro = [batch for batch, _ in fetched]
-                flags = dist.all_reduce(torch.tensor(
-                    [sum(b.loss_tokens for b in micro), float(stop.requested)], dtype=torch.float64,
-                    device=dist.device))
-                if flags[1].item() > 0:  # some rank got SIGTERM/SIGINT: keep pre-step positions
+                loss_tokens, stopping = sum(b.loss_tokens for b in micro), stop.requested
+                if dist.active:  # one rank: both are known on the host, no device sync
+                    flags = dist.all_reduce(torch.tensor([loss_tokens, float(stopping)], dtype=torch.float64,
+                                                         device=dist.device)).tolist()
+                    loss_tokens, stopping = flags[0], flags[1] > 0
+                if stopping:  # some rank got SIGTERM/SIGINT: keep pre-step positions
                     interrupted = stop.received or "signal"
                     break
-                loss_sum, grad_norm = self._optimizer_step(micro, flags[0].item())
+                loss_sum, grad_norm = self._optimizer_step(micro, loss_tokens)
                 self.positions = [position for _, position in fetched]
                 self.step += 1
                 train_seconds += time.perf_counter() - started
                 window_seconds += time.perf_counter() - started
                 counts = {"loss": loss_sum, "loss_tokens": sum(b.loss_tokens for b in micro),
-                          "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro)}
+                          "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro),
+                          "width": sum(b.tokens * b.input_ids.shape[1] for b in micro)}
                 window.update(counts)
                 totals.update(counts)
                 progress.update(1, tok=counts["tokens"] * dist.world)
@@ -402,16 +405,30 @@ class _Trainer:
     def _log_train(self, window: Counter, grad_norm: torch.Tensor, seconds: float, progress) -> float:
         sums = self.dist.all_reduce(torch.stack([
             torch.as_tensor(window[k], dtype=torch.float64, device=self.dist.device)
-            for k in ("loss", "loss_tokens", "tokens", "padded")])).tolist()
+            for k in ("loss", "loss_tokens", "tokens", "padded", "width")])).tolist()
         loss = sums[0] / max(sums[1], 1)
+        tokens_per_s = sums[2] / max(seconds, 1e-9)  # all ranks' tokens over this rank's seconds
+        mfu = self._mfu(tokens_per_s, width=sums[4] / max(sums[2], 1))
         record = {"step": self.step, "split": "train", "loss": round(loss, 5),
                   "lr": self.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
                   "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
-                  "tokens_per_s": round(sums[2] / max(seconds, 1e-9), 1)}
+                  "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 4)}
         if self.metrics is not None:
             self.metrics.write(record)
-        progress.desc = f"train loss {loss:.3f}"
+        progress.desc = f"train loss {loss:.3f}" + ("" if mfu is None else f", MFU {100 * mfu:.1f}%")
         return loss
+
+    def _mfu(self, tokens_per_s: float, *, width: float) -> float | None:
+        """Model FLOPs utilisation by nanoGPT's estimate: (6 N + 12 L d T) FLOPs per token trained,
+        N the parameters without the position table, T the mean row width (a packed row: --seq-len,
+        the attention kernel runs over the whole row), against --peak-tflops (989 on CUDA)."""
+        peak = self.cfg.peak_tflops or (989.0 if self.dist.device.type == "cuda" else None)
+        if peak is None:
+            return None
+        config = self.model.config
+        n = sum(p.numel() for p in self.model.parameters()) - self.model.transformer.wpe.weight.numel()
+        per_token = 6 * n + 12 * config.n_layer * config.n_embd * width
+        return per_token * tokens_per_s / (peak * 1e12)
 
     def _log_eval(self, split: str) -> tuple[float | None, float | None]:
         loss = self._evaluate(split)

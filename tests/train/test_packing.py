@@ -89,3 +89,23 @@ def test_a_checkpoint_from_before_packing_resumes_unpacked(tmp_path):
     cfg, changes = rundir.merge_config(TrainConfig(out=tmp_path, resume=True, steps=1), saved, step=3,
                                        where=tmp_path / "trainer_state.pt")
     assert (cfg.pack, cfg.pack_len, changes) == (False, 0, {"max_steps": [100000, 4]})
+
+
+def test_metrics_log_real_tokens_per_s_and_mfu_against_a_given_peak(small_shards, tmp_path):
+    import json
+
+    from rdial.train.trainer import train
+
+    out = tmp_path / "run"
+    train(TrainConfig(shards=small_shards, out=out, model="tiny", max_steps=2, batch_tokens=256, max_seq_len=64,
+                      warmup_steps=0, eval_every=0, save_every=0, log_every=1, progress=False, device="cpu",
+                      peak_tflops=0.5))
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    train_lines = [m for m in lines if m["split"] == "train"]
+    assert [m["step"] for m in train_lines] == [1, 2]
+    for m in train_lines:
+        # tiny: 2 layers x 64; rows of 256 packed tokens
+        n = 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64 + 50257 * 64
+        expected = (6 * n + 12 * 2 * 64 * 256) * m["tokens_per_s"] / 0.5e12
+        assert m["mfu"] == pytest.approx(expected, rel=1e-3, abs=1e-4)
+        assert m["tokens_per_s"] > 0 and m["padding_share"] < 0.5
