@@ -117,8 +117,8 @@ def baseline(shards: Path, model_dir: Path, work: Path, *, steps: int, batch: in
 # --- rdial ----------------------------------------------------------------------------------------
 def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: int, max_len: int,
               precision: str = "fp32", device: str = "auto", log_every: int = 0, loader_workers: int = 0,
-              compile: bool = False, pack: bool = True) -> dict:
-    summary = train(TrainConfig(pack=pack, shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
+              compile: bool = False, pack: bool = True, seq_len: int | None = None) -> dict:
+    summary = train(TrainConfig(pack=pack, seq_len=seq_len if pack else None, shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
                                 max_seq_len=max_len, lr=1e-4, warmup_steps=0, schedule="constant", dropout=0.0,
                                 eval_every=0, save_every=0, log_every=log_every or max(1, steps // 4),
                                 precision=precision, device=device, progress=False, shuffle_rows=20000,
@@ -281,8 +281,9 @@ def main() -> None:
                             max_len=max_len)
             # same real tokens per step as the baseline measured, plus rdial's ~1% padding
             batch_tokens = max(max_len, int(base["tokens_per_step"] * 1.01))
+            # packed: one row of --batch-tokens, so a step holds the baseline's real tokens
             ours = rdial_run(shards, str(model_dir), work / f"rdial{r}", steps=args.steps,
-                             batch_tokens=batch_tokens, max_len=max_len)
+                             batch_tokens=batch_tokens, max_len=max_len, seq_len=batch_tokens)
             unpacked = rdial_run(shards, str(model_dir), work / f"rdial-nopack{r}", steps=args.steps,
                                  batch_tokens=batch_tokens, max_len=max_len, pack=False)
             results["baseline"].append(base)

@@ -21,7 +21,7 @@ CHUNK = 4096  # positions per chunk: 4096 x 50304 fp32 logits = 0.8 GB
 
 class _ChunkedCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, targets, chunk: int):
+    def forward(ctx, hidden, weight, targets, chunk: int, vocab: int):
         wide = torch.promote_types(hidden.dtype, torch.float32)
         needs = hidden.requires_grad or weight.requires_grad
         total = torch.zeros((), dtype=wide, device=hidden.device)
@@ -30,6 +30,8 @@ class _ChunkedCrossEntropy(torch.autograd.Function):
         for at in range(0, hidden.shape[0], chunk):
             h, t = hidden[at:at + chunk], targets[at:at + chunk]
             logits = (h @ weight.t()).to(wide)                       # [chunk, V]
+            if vocab < logits.shape[1]:  # padded vocabulary rows: never a token, share 0
+                logits[:, vocab:] = float("-inf")
             lse = torch.logsumexp(logits, dim=-1)
             total += (lse - logits.gather(1, t[:, None])[:, 0]).sum()
             if needs:
@@ -47,12 +49,13 @@ class _ChunkedCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_output):
         grad_hidden, grad_weight = ctx.saved_tensors
         return (grad_hidden * grad_output.to(grad_hidden.dtype),
-                grad_weight * grad_output.to(grad_weight.dtype), None, None)
+                grad_weight * grad_output.to(grad_weight.dtype), None, None, None)
 
 
 def chunked_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, *,
-                          chunk: int = CHUNK) -> torch.Tensor:
-    """sum_i CE(hidden[i] @ weight.T, targets[i]) without the [N, V] logits (see the module)."""
+                          chunk: int = CHUNK, vocab: int | None = None) -> torch.Tensor:
+    """sum_i CE(hidden[i] @ weight.T, targets[i]) without the [N, V] logits (see the module);
+    `vocab` < V: the rows past it are padding, left out of the softmax."""
     if hidden.shape[0] == 0:
         return (hidden.sum() + weight.sum()) * 0  # keeps the graph (DDP wants every parameter used)
-    return _ChunkedCrossEntropy.apply(hidden, weight, targets, chunk)
+    return _ChunkedCrossEntropy.apply(hidden, weight, targets, chunk, vocab or weight.shape[0])

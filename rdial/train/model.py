@@ -94,6 +94,36 @@ def check_tokenizer_files(model_dir: Path, tokenizer) -> None:
                          f"with {model_dir}; pass --tokenizer {model_dir}")
 
 
+VOCAB_MULTIPLE = 64  # tensor-core friendly output layer: 50257 -> 50304
+
+
+def pad_vocab(model, multiple: int = VOCAB_MULTIPLE):
+    """Grow the tied token embedding / output layer to a multiple of `multiple` rows, the new
+    rows zero. `model.config.vocab_size` keeps the real vocabulary: the loss masks the padded
+    columns (their softmax share is exactly 0, so are their gradients) and `unpadded_state_dict`
+    saves the plain HF GPT-2 layout."""
+    wte = model.transformer.wte
+    vocab, width = model.config.vocab_size, wte.weight.shape[1]
+    padded = -(-vocab // multiple) * multiple
+    if wte.weight.shape[0] == padded:
+        return model
+    grown = torch.nn.Embedding(padded, width, device=wte.weight.device, dtype=wte.weight.dtype)
+    with torch.no_grad():
+        grown.weight.zero_()
+        grown.weight[:vocab] = wte.weight[:vocab]
+    model.transformer.wte = grown
+    model.lm_head.weight = grown.weight  # tied, as GPT-2 is
+    return model
+
+
+def unpadded_state_dict(model) -> dict:
+    """The weights in the plain HF GPT-2 layout (vocabulary rows beyond config.vocab_size cut;
+    lm_head left to the tie)."""
+    vocab = model.config.vocab_size
+    return {k: (v[:vocab] if k == "transformer.wte.weight" else v)
+            for k, v in model.state_dict().items() if k != "lm_head.weight"}
+
+
 class CausalLMLoss(torch.nn.Module):
     """Summed next-token cross-entropy over labelled positions (DDP wraps this module)."""
 
@@ -109,10 +139,11 @@ class CausalLMLoss(torch.nn.Module):
                                         use_cache=False).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != IGNORE
+        vocab = self.model.config.vocab_size
         if self.chunk and self.model.lm_head.bias is None:
             return chunked_cross_entropy(hidden[:, :-1][keep], self.model.lm_head.weight, targets[keep],
-                                         chunk=self.chunk)
-        logits = self.model.lm_head(hidden[:, :-1][keep])
+                                         chunk=self.chunk, vocab=vocab)
+        logits = self.model.lm_head(hidden[:, :-1][keep])[:, :vocab]
         return F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets[keep],
                                reduction="sum")
 

@@ -33,7 +33,8 @@ from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_
                                 split_files, worker_pool)
 from rdial.train.config import TrainConfig
 from rdial.train.metrics import MetricsLog
-from rdial.train.model import SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files
+from rdial.train.model import (SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files,
+                               pad_vocab)
 from rdial.train.schedule import LRSchedule
 from rdial.train.signals import StopSignals
 from rdial.train.tokenizer import load_tokenizer
@@ -252,7 +253,7 @@ class _Trainer:
         check_compatible(model, tokenizer, cfg.max_seq_len)
         if spec not in SIZES:
             check_tokenizer_files(Path(spec), tokenizer)
-        return model.to(self.dist.device).train()
+        return pad_vocab(model).to(self.dist.device).train()  # 50257 -> 50304 rows while training
 
     def _seed(self, state: dict | None) -> None:
         if state and state["world"] == self.dist.world:

@@ -52,3 +52,38 @@ def test_no_loss_positions_give_zero_and_gradients_for_every_parameter():
     loss = chunked_cross_entropy(hidden, weight, torch.zeros(0, dtype=torch.int64))
     loss.backward()
     assert loss.item() == 0.0 and weight.grad.abs().sum().item() == 0.0
+
+
+def test_padded_vocabulary_trains_like_the_plain_one_and_saves_the_hf_layout(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from rdial.train.model import pad_vocab, unpadded_state_dict
+
+    torch.manual_seed(0)
+    plain = build_model("tiny", vocab_size=300, max_seq_len=64, dropout=0.0, eos_id=299).double()
+    padded = pad_vocab(build_model("tiny", vocab_size=300, max_seq_len=64, dropout=0.0, eos_id=299).double())
+    with torch.no_grad():
+        for (name, p), q in zip(padded.named_parameters(), plain.parameters()):
+            p[: q.shape[0]] = q
+    assert padded.transformer.wte.weight.shape == (320, 64) and padded.lm_head.weight is padded.transformer.wte.weight
+    rng = np.random.default_rng(5)
+    batch = collate([encode_dialogue([rng.integers(0, 299, 7).tolist() for _ in range(3)], [1.0, 1.0, 1.0],
+                                     eos_id=299, max_seq_len=40)[0] for _ in range(3)], 299)
+    losses = []
+    for model in (plain, padded):
+        for chunk in (4, 0):
+            model.zero_grad(set_to_none=True)
+            loss = CausalLMLoss(model, chunk=chunk)(batch.input_ids, batch.labels)
+            loss.backward()
+            losses.append((loss.detach(), model.transformer.wte.weight.grad.clone()))
+    for loss, grad in losses[1:]:
+        torch.testing.assert_close(loss, losses[0][0], rtol=1e-12, atol=0)
+        torch.testing.assert_close(grad[:300], losses[0][1], rtol=1e-9, atol=1e-12)
+        assert grad[300:].abs().sum().item() == 0.0
+    state = unpadded_state_dict(padded)
+    assert state["transformer.wte.weight"].shape == (300, 64) and "lm_head.weight" not in state
+    padded.save_pretrained(tmp_path, state_dict=state)
+    back = AutoModelForCausalLM.from_pretrained(tmp_path).double()
+    assert back.config.vocab_size == 300 and back.lm_head.weight.shape == (300, 64)
+    torch.testing.assert_close(back.transformer.wte.weight, plain.transformer.wte.weight, rtol=0, atol=0)
+    torch.testing.assert_close(back.lm_head.weight, plain.transformer.wte.weight, rtol=0, atol=0)
