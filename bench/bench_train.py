@@ -281,9 +281,10 @@ def main() -> None:
                             max_len=max_len)
             # same real tokens per step as the baseline measured, plus rdial's ~1% padding
             batch_tokens = max(max_len, int(base["tokens_per_step"] * 1.01))
-            # packed: one row of --batch-tokens, so a step holds the baseline's real tokens
+            # packed rows of --max-seq-len: on CPU attention over a dense T x T mask costs T^2 a
+            # row (one row of 1,719 tokens ran at 1/3 of --no-pack's speed, docs/train.md)
             ours = rdial_run(shards, str(model_dir), work / f"rdial{r}", steps=args.steps,
-                             batch_tokens=batch_tokens, max_len=max_len, seq_len=batch_tokens)
+                             batch_tokens=batch_tokens, max_len=max_len, seq_len=max_len)
             unpacked = rdial_run(shards, str(model_dir), work / f"rdial-nopack{r}", steps=args.steps,
                                  batch_tokens=batch_tokens, max_len=max_len, pack=False)
             results["baseline"].append(base)
