@@ -15,7 +15,7 @@ the same generated shards (2-4 turn dialogues of 10-90 tokens), with about the s
   rdial     `train()` with --batch-tokens set so that a step holds the same real tokens.
 Printed: real tokens/s of each and the ratio, padding share of each, real tokens per step of
 each (to show the batches match), and the rdial loader alone (tokens/s when nothing consumes
-them) against the trainer's consumption. Targets: >= 1.3x, padding < 5%, loader >= 10x.
+them) against the trainer's consumption. Targets: >= 3x (packed), padding < 5%, loader >= 10x.
 
 With CUDA (or --gpu-only), a GPU section trains GPT-2 small and medium in bf16 through
 `train()` on --gpu-dialogues generated dialogues, for each --gpu-workers (loader processes per
@@ -117,8 +117,8 @@ def baseline(shards: Path, model_dir: Path, work: Path, *, steps: int, batch: in
 # --- rdial ----------------------------------------------------------------------------------------
 def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: int, max_len: int,
               precision: str = "fp32", device: str = "auto", log_every: int = 0, loader_workers: int = 0,
-              compile: bool = False) -> dict:
-    summary = train(TrainConfig(shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
+              compile: bool = False, pack: bool = True, seq_len: int | None = None) -> dict:
+    summary = train(TrainConfig(pack=pack, seq_len=seq_len if pack else None, shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
                                 max_seq_len=max_len, lr=1e-4, warmup_steps=0, schedule="constant", dropout=0.0,
                                 eval_every=0, save_every=0, log_every=log_every or max(1, steps // 4),
                                 precision=precision, device=device, progress=False, shuffle_rows=20000,
@@ -152,12 +152,13 @@ def model_flops_per_token(n_layer: int, n_embd: int, seq: float, vocab: int, los
     return 6 * blocks + attention + 6 * n_embd * vocab * loss_share
 
 
-def batch_shape(shards: Path, *, batch_tokens: int, max_len: int) -> dict:
+def batch_shape(shards: Path, *, batch_tokens: int, max_len: int, pack_len: int = 0) -> dict:
     """Over one epoch of lane 0's batches: the token-weighted mean row width (the T of the
     attention term; rows are padded to it) and the share of real tokens that carry a loss."""
     units = shard_units(split_files(shards, "train"))
     stream = ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000)
-    loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len)
+    loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len,
+                            pack_len=pack_len)
     tokens = width = loss_tokens = 0
     for job, _ in loader.jobs():
         if job.epoch > 0:
@@ -179,7 +180,7 @@ def steady_rate(run: Path) -> tuple[float, float]:
 
 
 def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers: list[int],
-                compile_modes: list[bool], sizes: list[str]) -> list[dict]:
+                compile_modes: list[bool], sizes: list[str], pack_modes: list[bool]) -> list[dict]:
     from rdial.train import trainer as trainer_module
     from rdial.train.model import SIZES
 
@@ -197,37 +198,39 @@ def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers:
     results = []
     for size in sizes:
         batch_tokens = 4096 if dry_run else {"small": 65536, "medium": 32768, "large": 16384}[size]
-        shape = batch_shape(shards, batch_tokens=batch_tokens, max_len=256)
         n_layer, n_embd, _ = SIZES[size]
-        per_token = model_flops_per_token(n_layer, n_embd, shape["width"], 50257, shape["loss_share"])
-        for compile_on in compile_modes:
-            for w in workers:
-                if cuda:
-                    torch.cuda.empty_cache()
-                    torch.cuda.reset_peak_memory_stats()
-                out = work / f"gpu-{size}-c{int(compile_on)}-w{w}"
-                started = time.perf_counter()
-                result = rdial_run(shards, size, out, steps=2 if dry_run else steps, batch_tokens=batch_tokens,
-                                   max_len=256, precision="bf16", device=device, log_every=1 if dry_run else 0,
-                                   loader_workers=w, compile=compile_on)
-                rate, first = steady_rate(out)
-                mfu = 100 * per_token * rate / (peak * 1e12) if peak else None
-                mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30) \
-                    if cuda else (0.0, 0.0)
-                row = {"size": size, "compile": compile_on, "loader_workers": w, "batch_tokens": batch_tokens,
-                       "tokens_per_s": rate, "first_window_s": first, "mfu_percent": mfu,
-                       "flops_per_token": per_token, "mean_width": shape["width"],
-                       "loss_share": shape["loss_share"], "padding": result["padding"],
-                       "peak_alloc_gib": mem[0], "peak_reserved_gib": mem[1], "loss": result["loss"],
-                       "wall_s": time.perf_counter() - started}
-                results.append(row)
-                print(f"  gpt2-{size} compile={'on' if compile_on else 'off'} loader-workers={w} "
-                      f"batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
-                      f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}, first window {first:.1f} s, "
-                      f"peak memory {mem[0]:.1f} GiB allocated / {mem[1]:.1f} GiB reserved, padding "
-                      f"{100 * result['padding']:.1f}%, loss {result['loss']:.3f}, "
-                      f"{per_token / 1e9:.2f} GFLOP/token (width {shape['width']:.0f}, loss share "
-                      f"{shape['loss_share']:.2f}), run {row['wall_s']:.0f} s", flush=True)
+        for pack, compile_on, w in [(p, c, w) for p in pack_modes for c in compile_modes for w in workers]:
+            # attention FLOPs follow the row width: 1024 packed (the block mask's skipped
+            # blocks still cost SDPA's masked kernel), the bucket's longest unpacked
+            shape = batch_shape(shards, batch_tokens=batch_tokens, max_len=256,
+                                pack_len=min(1024, batch_tokens) if pack else 0)
+            per_token = model_flops_per_token(n_layer, n_embd, shape["width"], 50257, shape["loss_share"])
+            if cuda:
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            out = work / f"gpu-{size}-p{int(pack)}-c{int(compile_on)}-w{w}"
+            started = time.perf_counter()
+            result = rdial_run(shards, size, out, steps=2 if dry_run else steps, batch_tokens=batch_tokens,
+                               max_len=256, precision="bf16", device=device, log_every=1 if dry_run else 0,
+                               loader_workers=w, compile=compile_on, pack=pack)
+            rate, first = steady_rate(out)
+            mfu = 100 * per_token * rate / (peak * 1e12) if peak else None
+            mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30) \
+                if cuda else (0.0, 0.0)
+            row = {"size": size, "pack": pack, "compile": compile_on, "loader_workers": w, "batch_tokens": batch_tokens,
+                   "tokens_per_s": rate, "first_window_s": first, "mfu_percent": mfu,
+                   "flops_per_token": per_token, "mean_width": shape["width"],
+                   "loss_share": shape["loss_share"], "padding": result["padding"],
+                   "peak_alloc_gib": mem[0], "peak_reserved_gib": mem[1], "loss": result["loss"],
+                   "wall_s": time.perf_counter() - started}
+            results.append(row)
+            print(f"  gpt2-{size} {'packed' if pack else 'unpacked'} compile={'on' if compile_on else 'off'} loader-workers={w} "
+                  f"batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
+                  f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}, first window {first:.1f} s, "
+                  f"peak memory {mem[0]:.1f} GiB allocated / {mem[1]:.1f} GiB reserved, padding "
+                  f"{100 * result['padding']:.1f}%, loss {result['loss']:.3f}, "
+                  f"{per_token / 1e9:.2f} GFLOP/token (width {shape['width']:.0f}, loss share "
+                  f"{shape['loss_share']:.2f}), run {row['wall_s']:.0f} s", flush=True)
     return results
 
 
@@ -244,6 +247,8 @@ def main() -> None:
     parser.add_argument("--gpu-sizes", default="small,medium", help="comma-separated model sizes")
     parser.add_argument("--gpu-workers", default="0,4", help="comma-separated --loader-workers values")
     parser.add_argument("--gpu-compile", choices=("off", "on", "both"), default="off")
+    parser.add_argument("--gpu-pack", choices=("off", "on", "both"), default="both",
+                        help="GPU section: packed rows (--pack), length-bucketed rows, or both in the same run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     max_len = 256
@@ -254,7 +259,8 @@ def main() -> None:
                                      rows_per_group=1000, seed=0, filler_words=60)
         gpu = {"steps": args.gpu_steps, "workers": [int(w) for w in args.gpu_workers.split(",")],
                "compile_modes": {"off": [False], "on": [True], "both": [False, True]}[args.gpu_compile],
-               "sizes": args.gpu_sizes.split(",")}
+               "sizes": args.gpu_sizes.split(","),
+               "pack_modes": {"off": [False], "on": [True], "both": [True, False]}[args.gpu_pack]}
         if args.gpu_dry_run or args.gpu_only:
             if args.gpu_only and not torch.cuda.is_available():
                 raise SystemExit("--gpu-only: no CUDA device here (--gpu-dry-run runs the section on CPU)")
@@ -269,16 +275,23 @@ def main() -> None:
         print(f"torch threads {torch.get_num_threads()}; {args.dialogues} dialogues; GPT-2 4x128 "
               f"({sum(p.numel() for p in __import__('transformers').AutoModelForCausalLM.from_pretrained(model_dir).parameters()) / 1e6:.1f}M params); "
               f"{args.steps} steps each; shared machine, figures are noisy")
-        results = {"baseline": [], "rdial": []}
+        results = {"baseline": [], "rdial": [], "rdial_unpacked": []}
         for r in range(args.rounds):
             base = baseline(shards, model_dir, work / f"hf{r}", steps=args.steps, batch=args.baseline_batch,
                             max_len=max_len)
             # same real tokens per step as the baseline measured, plus rdial's ~1% padding
             batch_tokens = max(max_len, int(base["tokens_per_step"] * 1.01))
+            # packed rows of --max-seq-len: on CPU attention over a dense T x T mask costs T^2 a
+            # row (one row of 1,719 tokens ran at 1/3 of --no-pack's speed, docs/train.md)
             ours = rdial_run(shards, str(model_dir), work / f"rdial{r}", steps=args.steps,
-                             batch_tokens=batch_tokens, max_len=max_len)
+                             batch_tokens=batch_tokens, max_len=max_len, seq_len=max_len)
+            unpacked = rdial_run(shards, str(model_dir), work / f"rdial-nopack{r}", steps=args.steps,
+                                 batch_tokens=batch_tokens, max_len=max_len, pack=False)
             results["baseline"].append(base)
             results["rdial"].append(ours)
+            results["rdial_unpacked"].append(unpacked)
+            print(f"round {r + 1}: rdial --no-pack {unpacked['tokens_per_s']:,.0f} real tok/s (padding "
+                  f"{100 * unpacked['padding']:.1f}%); ratio {unpacked['tokens_per_s'] / base['tokens_per_s']:.2f}x")
             print(f"round {r + 1}: baseline {base['tokens_per_s']:,.0f} real tok/s (padding "
                   f"{100 * base['padding']:.1f}%, {base['tokens_per_step']:,.0f} real tok/step); rdial "
                   f"{ours['tokens_per_s']:,.0f} real tok/s (padding {100 * ours['padding']:.1f}%, "
@@ -290,8 +303,10 @@ def main() -> None:
         consume = best["rdial"]["tokens_per_s"]
         print(f"\nbaseline (HF datasets + DataCollatorForLanguageModeling + Trainer): "
               f"{best['baseline']['tokens_per_s']:,.0f} real tokens/s, padding {100 * best['baseline']['padding']:.1f}%")
-        print(f"rdial train: {consume:,.0f} real tokens/s, padding {100 * best['rdial']['padding']:.1f}%")
-        print(f"ratio rdial/baseline: {ratio:.2f}x (target >= 1.3x)")
+        print(f"rdial train (packed): {consume:,.0f} real tokens/s, padding {100 * best['rdial']['padding']:.1f}%")
+        print(f"rdial train --no-pack: {best['rdial_unpacked']['tokens_per_s']:,.0f} real tokens/s, padding "
+              f"{100 * best['rdial_unpacked']['padding']:.1f}%")
+        print(f"ratio rdial/baseline: {ratio:.2f}x (target >= 3x)")
         print(f"loader alone: {loader:,.0f} real tokens/s = {loader / consume:.0f}x what the trainer consumes "
               f"(target >= 10x)")
         figures = {"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader}

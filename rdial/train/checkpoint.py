@@ -121,7 +121,9 @@ def save_checkpoint(run_dir: Path, step: int, model, tokenizer, state: dict, *, 
     hf_logging.disable_progress_bar()  # one checkpoint is one log line, not a bar
     try:
         model.config.use_cache = True  # what generate wants; training passes use_cache=False itself
-        model.save_pretrained(str(tmp))
+        from rdial.train.model import unpadded_state_dict
+
+        model.save_pretrained(str(tmp), state_dict=unpadded_state_dict(model))  # vocab 50257, HF layout
         tokenizer.save(tmp)
         torch.save(state, tmp / STATE)
         _write_manifest(tmp, step)

@@ -12,13 +12,15 @@ r"""Train a GPT-2 conversational model on the shards, the way DialoGPT did.
 Reads SHARDS/{train,valid,test}/part-*.parquet directly (no conversion step). Each dialogue is
 its turns joined by <|endoftext|> and ended by it; the first turn and weight-0 turns carry no
 loss; sequences over --max-seq-len keep their newest turns. Micro-batches hold --batch-tokens
-tokens (padding included) of similar-length dialogues; an optimizer step takes --grad-accum
+tokens: packed rows of --seq-len tokens, each dialogue attending only to itself (--pack, the
+default), or similar-length dialogues one per row (--no-pack); an optimizer step takes --grad-accum
 micro-batches per rank. The data order is fixed by --seed and survives --resume exactly.
 
 Resume: --resume continues the run with the config it was started with (saved in every
 checkpoint). Only these flags may be given anew, each recorded as a dated line in
 RUN/changes.jsonl (config.json is never rewritten): --max-steps, --steps, --shards (same
-content), --eval-every, --eval-dialogues, --save-every, --keep, --log-every, --loader-workers,
+content), --eval-every, --eval-dialogues, --save-every, --keep, --log-every, --peak-tflops,
+--loader-workers,
 --device, --compile, --progress, --accept-changed-shards. Any other flag with a new value (model,
 tokenizer, data order, optimiser) is refused with one line naming it. Shards that changed since
 the checkpoint stop the run unless --accept-changed-shards. A run already at its --max-steps is

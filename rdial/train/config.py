@@ -19,7 +19,7 @@ SIZES = ("tiny", "small", "medium", "large")  # rdial.train.model.SIZES holds th
 # runs); they are recorded in RUN/changes.jsonl. Every other flag is the run's own: it changes the
 # model, the tokenizer, the data order or the optimiser's state, so --resume refuses a new value.
 RESUMABLE_FIELDS = ("shards", "max_steps", "steps", "eval_every", "eval_dialogues", "save_every", "keep",
-                    "log_every", "loader_workers", "device", "compile", "progress", "resume",
+                    "log_every", "loader_workers", "device", "compile", "progress", "resume", "peak_tflops",
                     "accept_changed_shards")
 # Per invocation, never taken from the saved run: what they ask for applies once.
 ONCE_FIELDS = ("steps", "resume", "accept_changed_shards", "progress", "given")
@@ -43,6 +43,13 @@ class TrainConfig:
         "tokens per micro-batch, padding included (rows x longest row)"))
     grad_accum: int = field(default=1, metadata=arg("micro-batches per optimizer step and rank"))
     max_seq_len: int = field(default=256, metadata=arg("longest sequence; longer dialogues keep their newest turns"))
+    pack: bool = field(default=True, metadata=arg(
+        "pack dialogues side by side into fixed rows of --seq-len tokens, each attending only to "
+        "itself, positions restarting at each (one batch shape: torch.compile compiles once; "
+        "no padding); --no-pack: rows of one dialogue each, length-bucketed (default: on)"))
+    seq_len: int | None = field(default=None, metadata=arg(
+        "tokens per packed row (default: 1024, or --batch-tokens if smaller); a micro-batch holds "
+        "--batch-tokens // --seq-len rows; at least --max-seq-len"))
     lr: float = field(default=1e-4, metadata=arg("peak learning rate"))
     schedule: str = field(default="noam", metadata=arg("learning-rate schedule", choices=SCHEDULES))
     warmup_steps: int = field(default=16000, metadata=arg("linear warmup steps (DialoGPT: 16000)"))
@@ -68,10 +75,13 @@ class TrainConfig:
     reverse: bool = field(default=False, metadata=arg(
         "train the reverse model P(source | target) for MMI reranking: each dialogue as its last turn, "
         "then the context turns newest to oldest, loss on the context (DialoGPT's prepro.py --reverse)"))
+    peak_tflops: float | None = field(default=None, metadata=arg(
+        "the accelerator's dense bf16 peak in TFLOP/s for the logged MFU (default: 989, an H100/H200, "
+        "on CUDA; none on CPU, where MFU is logged as null unless this is given)"))
     resume: bool = field(default=False, metadata=arg(
         "continue from the newest checkpoint in --out with the run's saved config (start fresh if "
         "none); only --max-steps, --steps, --shards, --eval-every, --eval-dialogues, --save-every, "
-        "--keep, --log-every, --loader-workers, --device, --compile, --progress and "
+        "--keep, --log-every, --peak-tflops, --loader-workers, --device, --compile, --progress and "
         "--accept-changed-shards may be given anew (recorded in RUN/changes.jsonl); any other flag "
         "with a new value is refused"))
     accept_changed_shards: bool = field(default=False, metadata=arg(
@@ -92,6 +102,10 @@ class TrainConfig:
         require(self.max_seq_len >= 8, "--max-seq-len", "must be at least 8")
         require(self.batch_tokens >= self.max_seq_len, "--batch-tokens",
                 f"must hold at least one sequence of --max-seq-len ({self.max_seq_len})")
+        require(self.seq_len is None or self.seq_len >= self.max_seq_len, "--seq-len",
+                f"must be at least --max-seq-len ({self.max_seq_len}): a packed row holds a whole dialogue")
+        require(self.seq_len is None or self.batch_tokens >= self.seq_len, "--batch-tokens",
+                f"must hold at least one packed row of --seq-len ({self.seq_len})")
         require(self.grad_accum >= 1, "--grad-accum", "must be at least 1")
         require(self.lr > 0, "--lr", "must be positive")
         require(self.warmup_steps >= 0, "--warmup-steps", "must be 0 or more")
@@ -106,6 +120,14 @@ class TrainConfig:
         require(min(self.eval_every, self.save_every, self.eval_dialogues) >= 0,
                 "--eval-every/--save-every/--eval-dialogues", "must be 0 or more")
         require(self.log_every >= 1, "--log-every", "must be at least 1")
+        require(self.peak_tflops is None or self.peak_tflops > 0, "--peak-tflops", "must be positive")
+
+    @property
+    def pack_len(self) -> int:
+        """Tokens per packed row; 0 when --no-pack."""
+        if not self.pack:
+            return 0
+        return self.seq_len or max(self.max_seq_len, min(1024, self.batch_tokens))
 
     def check_fresh(self) -> None:
         """What only a run that starts from step 0 must satisfy."""

@@ -195,6 +195,7 @@ class WindowJob:
     batch_tokens: int
     max_seq_len: int
     reverse: bool = False  # rdial train --reverse
+    pack_len: int = 0      # --seq-len of packed rows; 0: length-bucketed batches
 
 
 def build_window(job: WindowJob, tokenizer, files: dict) -> tuple[list[Batch], Counter, int]:
@@ -203,7 +204,8 @@ def build_window(job: WindowJob, tokenizer, files: dict) -> tuple[list[Batch], C
     dropped: Counter = Counter()
     examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped, job.reverse)
     rng = np.random.default_rng([job.seed, job.epoch, job.lane, job.window])
-    return window_batches(examples, job.batch_tokens, tokenizer.eos_id, rng), dropped, len(texts)
+    return (window_batches(examples, job.batch_tokens, tokenizer.eos_id, rng, pack_len=job.pack_len),
+            dropped, len(texts))
 
 
 _WORKER: dict = {"files": {}, "tokenizers": {}}
@@ -237,9 +239,11 @@ class DialogueLoader:
     """
 
     def __init__(self, stream: ShardStream, tokenizer, *, batch_tokens: int, max_seq_len: int,
-                 position: LanePosition = LanePosition(), prefetch: int = 32, pool=None, reverse: bool = False):
+                 position: LanePosition = LanePosition(), prefetch: int = 32, pool=None, reverse: bool = False,
+                 pack_len: int = 0):
         self.stream, self.tokenizer = stream, tokenizer
         self.reverse = reverse
+        self.pack_len = pack_len
         self.batch_tokens, self.max_seq_len = batch_tokens, max_seq_len
         self.position = position
         self.prefetch = prefetch
@@ -259,7 +263,7 @@ class DialogueLoader:
             for w in range(w, len(windows)):
                 yield WindowJob(slices=slices_of(windows[w]), tokenizer=self.tokenizer.name, seed=stream.seed,
                                 epoch=epoch, lane=stream.lane, window=w, batch_tokens=self.batch_tokens,
-                                max_seq_len=self.max_seq_len, reverse=self.reverse), skip
+                                max_seq_len=self.max_seq_len, reverse=self.reverse, pack_len=self.pack_len), skip
                 skip = 0
             epoch, w = epoch + 1, 0
 

@@ -7,7 +7,8 @@ Sizes (DialoGPT's): tiny (2 layers x 64, for tests), small 117M (12 x 768), medi
 (GPT-2, DialoGPT or an rdial checkpoint). Attention runs through PyTorch SDPA.
 
 The loss only projects positions that carry a label through the 50257-wide output layer: the
-context turn and padding skip the largest matrix product of a small model.
+context turn and padding skip the largest matrix product of a small model; it does so a chunk of
+positions at a time (chunked_loss.py), so the batch's fp32 logits are never all held.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from rdial.errors import RdialError
+from rdial.train.chunked_loss import CHUNK, chunked_cross_entropy
 from rdial.train.dialogue import IGNORE
 
 SIZES = {  # n_layer, n_embd, n_head
@@ -92,16 +94,64 @@ def check_tokenizer_files(model_dir: Path, tokenizer) -> None:
                          f"with {model_dir}; pass --tokenizer {model_dir}")
 
 
+VOCAB_MULTIPLE = 64  # tensor-core friendly output layer: 50257 -> 50304
+
+
+def pad_vocab(model, multiple: int = VOCAB_MULTIPLE):
+    """Grow the tied token embedding / output layer to a multiple of `multiple` rows, the new
+    rows zero. `model.config.vocab_size` keeps the real vocabulary: the loss masks the padded
+    columns (their softmax share is exactly 0, so are their gradients) and `unpadded_state_dict`
+    saves the plain HF GPT-2 layout."""
+    wte = model.transformer.wte
+    vocab, width = model.config.vocab_size, wte.weight.shape[1]
+    padded = -(-vocab // multiple) * multiple
+    if wte.weight.shape[0] == padded:
+        return model
+    grown = torch.nn.Embedding(padded, width, device=wte.weight.device, dtype=wte.weight.dtype)
+    with torch.no_grad():
+        grown.weight.zero_()
+        grown.weight[:vocab] = wte.weight[:vocab]
+    model.transformer.wte = grown
+    model.lm_head.weight = grown.weight  # tied, as GPT-2 is
+    return model
+
+
+def unpadded_state_dict(model) -> dict:
+    """The weights in the plain HF GPT-2 layout (vocabulary rows beyond config.vocab_size cut;
+    lm_head left to the tie)."""
+    vocab = model.config.vocab_size
+    return {k: (v[:vocab] if k == "transformer.wte.weight" else v)
+            for k, v in model.state_dict().items() if k != "lm_head.weight"}
+
+
 class CausalLMLoss(torch.nn.Module):
     """Summed next-token cross-entropy over labelled positions (DDP wraps this module)."""
 
-    def __init__(self, model):
+    def __init__(self, model, chunk: int = CHUNK):
         super().__init__()
         self.model = model
+        self.chunk = chunk  # positions per output-layer chunk (chunked_loss.py); 0: the plain loss
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        hidden = self.model.transformer(input_ids=input_ids, use_cache=False).last_hidden_state
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
+                doc_ids: torch.Tensor | None = None) -> torch.Tensor:
+        mask = None if doc_ids is None else document_mask(doc_ids)
+        hidden = self.model.transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
+                                        use_cache=False).last_hidden_state
         targets = labels[:, 1:]
         keep = targets != IGNORE
-        logits = self.model.lm_head(hidden[:, :-1][keep])
-        return F.cross_entropy(logits.float(), targets[keep], reduction="sum")
+        vocab = self.model.config.vocab_size
+        if self.chunk and self.model.lm_head.bias is None:
+            return chunked_cross_entropy(hidden[:, :-1][keep], self.model.lm_head.weight, targets[keep],
+                                         chunk=self.chunk, vocab=vocab)
+        logits = self.model.lm_head(hidden[:, :-1][keep])[:, :vocab]
+        return F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets[keep],
+                               reduction="sum")
+
+
+def document_mask(doc_ids: torch.Tensor) -> torch.Tensor:
+    """[rows, 1, T, T] boolean SDPA mask from [rows, T] document ids: True where query i may see
+    key j (same dialogue, j <= i). Built on the device from the ids (T*T bytes a row: 1 MiB at
+    T=1024), so only the [rows, T] ids cross from the host."""
+    t = doc_ids.shape[1]
+    causal = torch.ones(t, t, dtype=torch.bool, device=doc_ids.device).tril()
+    return ((doc_ids[:, :, None] == doc_ids[:, None, :]) & causal)[:, None]

@@ -92,8 +92,11 @@ class Resumed:
     shards_changed: bool     # accepted with --accept-changed-shards: positions start again
 
 
+_BEFORE = {"pack": False}  # what a checkpoint without the field trained with
+
 _WHAT = {"model": "the model", "dropout": "the model", "tokenizer": "the tokenizer",
          "seed": "the data order", "batch_tokens": "the data order", "max_seq_len": "the data order",
+         "pack": "the batches (packed rows or not)", "seq_len": "the packed rows",
          "shuffle_rows": "the data order", "grad_accum": "the data order (lanes)",
          "reverse": "what the model learns (forward or reverse)",
          "lr": "the optimiser's state", "schedule": "the optimiser's state",
@@ -145,8 +148,8 @@ def merge_config(cfg: TrainConfig, saved: dict, *, step: int, where: Path) -> tu
             continue
         if name in saved:
             old = _typed(name, saved[name], hints[name], where)
-        else:  # a field newer than the checkpoint: the value it implied is the default
-            old = f.default
+        else:  # a field newer than the checkpoint: the value it implied (the default, but packing
+            old = _BEFORE.get(name, f.default)  # came after runs that trained without it)
         new = getattr(cfg, name)
         if name == "loader_workers" and name not in given:
             old = None  # machine-dependent: resolved again for this machine

@@ -33,7 +33,8 @@ from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_
                                 split_files, worker_pool)
 from rdial.train.config import TrainConfig
 from rdial.train.metrics import MetricsLog
-from rdial.train.model import SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files
+from rdial.train.model import (SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files,
+                               pad_vocab)
 from rdial.train.schedule import LRSchedule
 from rdial.train.signals import StopSignals
 from rdial.train.tokenizer import load_tokenizer
@@ -252,7 +253,7 @@ class _Trainer:
         check_compatible(model, tokenizer, cfg.max_seq_len)
         if spec not in SIZES:
             check_tokenizer_files(Path(spec), tokenizer)
-        return model.to(self.dist.device).train()
+        return pad_vocab(model).to(self.dist.device).train()  # 50257 -> 50304 rows while training
 
     def _seed(self, state: dict | None) -> None:
         if state and state["world"] == self.dist.world:
@@ -277,7 +278,7 @@ class _Trainer:
     def _loss_module(self, model):
         loss_fn = CausalLMLoss(model)
         if self.cfg.compile:
-            loss_fn = torch.compile(loss_fn, dynamic=True)
+            loss_fn = torch.compile(loss_fn, dynamic=not self.cfg.pack)  # packed: one shape
         if self.dist.active:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -312,7 +313,7 @@ class _Trainer:
             position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
             loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
                                           max_seq_len=cfg.max_seq_len, position=position, pool=self.pool,
-                                          reverse=cfg.reverse))
+                                          reverse=cfg.reverse, pack_len=cfg.pack_len))
         return loaders
 
     # --- the loop ----------------------------------------------------------------------------
@@ -331,19 +332,22 @@ class _Trainer:
                 started = time.perf_counter()
                 fetched = [next(it) for it in iterators]
                 micro = [batch for batch, _ in fetched]
-                flags = dist.all_reduce(torch.tensor(
-                    [sum(b.loss_tokens for b in micro), float(stop.requested)], dtype=torch.float64,
-                    device=dist.device))
-                if flags[1].item() > 0:  # some rank got SIGTERM/SIGINT: keep pre-step positions
+                loss_tokens, stopping = sum(b.loss_tokens for b in micro), stop.requested
+                if dist.active:  # one rank: both are known on the host, no device sync
+                    flags = dist.all_reduce(torch.tensor([loss_tokens, float(stopping)], dtype=torch.float64,
+                                                         device=dist.device)).tolist()
+                    loss_tokens, stopping = flags[0], flags[1] > 0
+                if stopping:  # some rank got SIGTERM/SIGINT: keep pre-step positions
                     interrupted = stop.received or "signal"
                     break
-                loss_sum, grad_norm = self._optimizer_step(micro, flags[0].item())
+                loss_sum, grad_norm = self._optimizer_step(micro, loss_tokens)
                 self.positions = [position for _, position in fetched]
                 self.step += 1
                 train_seconds += time.perf_counter() - started
                 window_seconds += time.perf_counter() - started
                 counts = {"loss": loss_sum, "loss_tokens": sum(b.loss_tokens for b in micro),
-                          "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro)}
+                          "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro),
+                          "width": sum(b.tokens * b.input_ids.shape[1] for b in micro)}
                 window.update(counts)
                 totals.update(counts)
                 progress.update(1, tok=counts["tokens"] * dist.world)
@@ -380,8 +384,9 @@ class _Trainer:
             no_sync = self.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
             with no_sync():
                 with self.autocast():
-                    loss_sum = self.loss_fn(batch.input_ids.to(device, non_blocking=True),
-                                            batch.labels.to(device, non_blocking=True))
+                    loss_sum = self.loss_fn(*(None if t is None else t.to(device, non_blocking=True)
+                                              for t in (batch.input_ids, batch.labels, batch.position_ids,
+                                                        batch.doc_ids)))
                 scaled = loss_sum * scale
                 (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             total += loss_sum.detach()
@@ -401,16 +406,30 @@ class _Trainer:
     def _log_train(self, window: Counter, grad_norm: torch.Tensor, seconds: float, progress) -> float:
         sums = self.dist.all_reduce(torch.stack([
             torch.as_tensor(window[k], dtype=torch.float64, device=self.dist.device)
-            for k in ("loss", "loss_tokens", "tokens", "padded")])).tolist()
+            for k in ("loss", "loss_tokens", "tokens", "padded", "width")])).tolist()
         loss = sums[0] / max(sums[1], 1)
+        tokens_per_s = sums[2] / max(seconds, 1e-9)  # all ranks' tokens over this rank's seconds
+        mfu = self._mfu(tokens_per_s, width=sums[4] / max(sums[2], 1))
         record = {"step": self.step, "split": "train", "loss": round(loss, 5),
                   "lr": self.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
                   "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
-                  "tokens_per_s": round(sums[2] / max(seconds, 1e-9), 1)}
+                  "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 4)}
         if self.metrics is not None:
             self.metrics.write(record)
-        progress.desc = f"train loss {loss:.3f}"
+        progress.desc = f"train loss {loss:.3f}" + ("" if mfu is None else f", MFU {100 * mfu:.1f}%")
         return loss
+
+    def _mfu(self, tokens_per_s: float, *, width: float) -> float | None:
+        """Model FLOPs utilisation by nanoGPT's estimate: (6 N + 12 L d T) FLOPs per token trained,
+        N the parameters without the position table, T the mean row width (a packed row: --seq-len,
+        the attention kernel runs over the whole row), against --peak-tflops (989 on CUDA)."""
+        peak = self.cfg.peak_tflops or (989.0 if self.dist.device.type == "cuda" else None)
+        if peak is None:
+            return None
+        config = self.model.config
+        n = sum(p.numel() for p in self.model.parameters()) - self.model.transformer.wpe.weight.numel()
+        per_token = 6 * n + 12 * config.n_layer * config.n_embd * width
+        return per_token * tokens_per_s / (peak * 1e12)
 
     def _log_eval(self, split: str) -> tuple[float | None, float | None]:
         loss = self._evaluate(split)

@@ -59,10 +59,12 @@ def test_resume_with_only_steps_keeps_every_saved_flag_and_logs_a_dated_change(r
     ("--model", "small", "--model: this run was trained with --model tiny; .*the model"),
     ("--tokenizer", "gpt2", "--tokenizer: this run was trained with --tokenizer gpt2-offline;"),
     ("--max-seq-len", "128", "--max-seq-len: this run was trained with --max-seq-len 64; .*data order"),
+    ("--no-pack", None, "--pack: this run was trained with --pack True; .*packed rows or not"),
+    ("--seq-len", "256", "--seq-len: this run was trained with --seq-len None; .*the packed rows"),
 ])
 def test_resume_refuses_a_flag_that_changes_the_run_with_one_line(run, capsys, flag, value, what):
     before = (run / "metrics.jsonl").read_bytes()
-    assert cli("--out", run, "--resume", "--steps", "1", flag, value) == 2
+    assert cli("--out", run, "--resume", "--steps", "1", flag, *([value] if value else [])) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("rdial: error: ")
     assert re.search(what, err), err
