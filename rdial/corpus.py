@@ -20,14 +20,14 @@ from the data (buckets_for_inputs: 8 for a sample, 1024 for a full 2017 month).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from rdial.errors import ConfigError, CorpusLockedError, RdialError
-from rdial.publish import atomic_write_json, explain_os_error
+from rdial.lockfile import held_lock
+from rdial.publish import atomic_write_json
 
 METADATA = "corpus.json"
 FORMAT = "rdial-corpus"
@@ -107,23 +107,11 @@ class Corpus:
         An flock on CORPUS/.rdial.lock: the kernel drops it when the process dies, so a killed
         run never leaves the corpus locked. Worker processes do not take it; only the parent.
         """
-        path = self.root / LOCK
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise explain_os_error(exc, path) from exc
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
-                raise CorpusLockedError(f"{self.root} is in use by {holder}; wait for it to finish "
-                                 f"(a killed run releases it at once)") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"`rdial {stage}` (pid {os.getpid()})".encode(), 0)
+        busy = lambda holder: CorpusLockedError(  # noqa: E731
+            f"{self.root} is in use by {holder}; wait for it to finish "
+            f"(a killed run releases it at once)")
+        with held_lock(self.root / LOCK, f"`rdial {stage}` (pid {os.getpid()})", busy):
             yield self
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
 
     # --- layout -------------------------------------------------------------------------------
     def table_dir(self, table: str) -> Path:

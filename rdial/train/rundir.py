@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -31,6 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rdial.errors import ConfigError, LockedError, RdialError
+from rdial.lockfile import held_lock
 from rdial.publish import explain_os_error
 from rdial.train.config import ONCE_FIELDS, RESUMABLE_FIELDS, TrainConfig
 
@@ -52,21 +52,12 @@ def run_lock(out: Path):
     check_out(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise explain_os_error(exc, out / LOCK) from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
-            raise LockedError(f"--out: {out} is in use by {holder}; wait for it to finish "
-                              f"(a killed run releases it at once)") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"`rdial train` (pid {os.getpid()})".encode(), 0)
+    busy = lambda holder: LockedError(  # noqa: E731
+        f"--out: {out} is in use by {holder}; wait for it to finish (a killed run releases it at once)")
+    with held_lock(out / LOCK, f"`rdial train` (pid {os.getpid()})", busy):
         yield
-    finally:
-        os.close(fd)
 
 
 def shards_fingerprint(shards: Path) -> str:
