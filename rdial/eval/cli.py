@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdial.config import add_config_arguments, arg, config_from_args, require, to_jsonable
+from rdial.train.decoding import DecodeSettings
 
 HELP = "score replies like DialoGPT/DSTC7 (NIST, BLEU, Entropy, Dist); generate them first from a RUN"
 SETTINGS = ("greedy", "beam", "sample", "mmi")
 
 
 @dataclass(kw_only=True)
-class EvalConfig:
+class EvalConfig(DecodeSettings):
     run: Path | None = field(default=None, metadata=arg("run or checkpoint directory to generate with", cli=False))
     refs: Path = field(metadata=arg("reference file (DSTC7 gold, DialoGPT test.refs.txt or multiref TSV)"))
     hyps: list[Path] = field(default_factory=list, metadata=arg(
@@ -54,18 +55,11 @@ class EvalConfig:
     out: Path | None = field(default=None, metadata=arg(
         "folder for eval.json and generated hypotheses (default: beside the first --hyps file, or RUN/eval)"))
     decode: list[str] = field(default_factory=list, metadata=arg(
-        f"with RUN: decoding settings, one row each ({', '.join(SETTINGS)}); default from the flags below"))
+        f"with RUN: decoding settings, one row each ({', '.join(SETTINGS)}); default from --beams, --sample and --mmi"))
     shards: Path | None = field(default=None, metadata=arg("with RUN: shard directory; adds test loss and perplexity"))
     eval_dialogues: int = field(default=0, metadata=arg("with --shards: test dialogues to use (0: all)"))
-    max_new_tokens: int = field(default=40, metadata=arg("longest reply in tokens"))
-    beams: int = field(default=1, metadata=arg("beam width (beam setting: default 5 when this is 1)"))
-    length_penalty: float = field(default=1.0, metadata=arg("beam: score / length**penalty"))
-    no_repeat_ngram: int = field(default=0, metadata=arg("never repeat an n-gram of this size (0: off)"))
-    repetition_penalty: float = field(default=1.0, metadata=arg("CTRL's repetition penalty (1: off)"))
-    sample: bool = field(default=False, metadata=arg("sample (top-k/top-p) instead of greedy decoding"))
-    top_k: int = field(default=50, metadata=arg("sampling: keep the k likeliest tokens"))
-    top_p: float = field(default=1.0, metadata=arg("sampling: nucleus probability mass"))
-    temperature: float = field(default=1.0, metadata=arg("sampling temperature"))
+    # the decoding flags are DecodeSettings' fields (shared with rdial generate); one differs:
+    beams: int = field(default=1, metadata=arg("beam width of the beam setting (1: the beam row uses 5)"))
     mmi: Path | None = field(default=None, metadata=arg("reverse-model run (rdial train --reverse) for MMI reranking"))
     candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
     mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
@@ -74,10 +68,10 @@ class EvalConfig:
                                                           choices=("last", "context")))
     batch_size: int = field(default=32, metadata=arg("contexts per generation batch"))
     device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
-    seed: int = field(default=0, metadata=arg("sampling seed"))
     tokenizer: str | None = field(default=None, metadata=arg("tokenizer (default: the one saved with the model)"))
 
     def __post_init__(self):
+        super().__post_init__()
         self.refs = Path(self.refs)
         self.hyps = [Path(h) for h in self.hyps]
         require(bool(self.hyps) != (self.run is not None), "--hyps",
@@ -94,13 +88,12 @@ class EvalConfig:
         require("mmi" not in self.decode or self.mmi is not None, "--mmi", "the mmi setting needs the reverse run")
         require(self.candidates >= 1, "--candidates", "must be at least 1")
         require(self.batch_size >= 1, "--batch-size", "must be at least 1")
-        require(self.max_new_tokens >= 1, "--max-new-tokens", "must be at least 1")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run", nargs="?", type=Path, default=None, metavar="RUN",
                         help="run or checkpoint directory to generate replies with (instead of --hyps)")
-    add_config_arguments(parser, EvalConfig)
+    add_config_arguments(parser, EvalConfig, skip=("n_best",))  # one reply per context is scored
 
 
 def run(args) -> int:

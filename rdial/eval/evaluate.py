@@ -72,7 +72,7 @@ def _ppl(loss):
 
 
 def _generate(cfg, references: ReferenceSet, out: Path) -> list[tuple[System, dict]]:
-    from rdial.train.generate import DecodeSettings, Generator, resolve_device
+    from rdial.train.generate import Generator, resolve_device
 
     if not references.items or not references.items[0].context:
         raise InputError(f"--refs {references.path}: a {references.format} file holds no contexts to reply to; "
@@ -84,11 +84,8 @@ def _generate(cfg, references: ReferenceSet, out: Path) -> list[tuple[System, di
     systems = []
     out.mkdir(parents=True, exist_ok=True)
     for setting in cfg.decode:
-        settings = DecodeSettings(
-            max_new_tokens=cfg.max_new_tokens, beams=(cfg.beams if cfg.beams > 1 else 5) if setting == "beam" else 1,
-            length_penalty=cfg.length_penalty, no_repeat_ngram=cfg.no_repeat_ngram,
-            repetition_penalty=cfg.repetition_penalty, sample=setting in ("sample", "mmi"),
-            top_k=cfg.top_k, top_p=cfg.top_p, temperature=cfg.temperature, seed=cfg.seed)
+        settings = cfg.decode_settings(beams=(cfg.beams if cfg.beams > 1 else 5) if setting == "beam" else 1,
+                                       sample=setting in ("sample", "mmi"), n_best=1)
         if setting == "mmi":
             from rdial.train.mmi import MmiReranker
 

@@ -20,7 +20,6 @@ run directory (its newest checkpoint).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,6 +27,7 @@ import torch
 from rdial.config import require
 from rdial.errors import RdialError
 from rdial.train.checkpoint import list_checkpoints
+from rdial.train.decoding import DecodeSettings
 from rdial.train.model import check_compatible, load_pretrained
 from rdial.train.tokenizer import load_tokenizer, tokenizer_for_model
 
@@ -49,48 +49,6 @@ def resolve_device(spec: str) -> str:
         raise RdialError("--device cuda: no CUDA device is visible to torch")
     require(spec in ("cpu", "cuda") or spec.startswith("cuda:"), "--device", f"{spec!r}: auto, cpu or cuda")
     return spec
-
-
-@dataclass(kw_only=True)
-class DecodeSettings:
-    max_new_tokens: int = 40
-    beams: int = 1
-    length_penalty: float = 1.0      # beam: a hypothesis scores sum(log p) / length**length_penalty
-    no_repeat_ngram: int = 0
-    repetition_penalty: float = 1.0
-    sample: bool = False
-    top_k: int = 50
-    top_p: float = 1.0
-    temperature: float = 1.0
-    n_best: int = 1                  # replies returned per context (<= beams, or samples drawn)
-    seed: int = 0
-
-    def __post_init__(self):
-        require(self.max_new_tokens >= 1, "--max-new-tokens", "must be at least 1")
-        require(self.beams >= 1, "--beams", "must be at least 1")
-        require(self.n_best >= 1, "--n-best", "must be at least 1")
-        require(self.sample or self.n_best <= self.beams, "--n-best",
-                f"{self.n_best} exceeds --beams {self.beams}: beam search keeps only that many")
-        require(self.no_repeat_ngram >= 0, "--no-repeat-ngram", "must be 0 or more")
-        require(self.repetition_penalty > 0, "--repetition-penalty", "must be positive")
-        require(self.top_k >= 0, "--top-k", "must be 0 or more")
-        require(0 < self.top_p <= 1, "--top-p", "must be in (0, 1]")
-        require(self.temperature > 0, "--temperature", "must be positive")
-
-    def hf_kwargs(self, eos: int) -> dict:
-        # use_cache: rdial's training config saves use_cache=False (no KV cache is needed to
-        # train); decoding without it would recompute the whole sequence at every new token
-        kw = {"max_new_tokens": self.max_new_tokens, "eos_token_id": eos, "pad_token_id": eos, "use_cache": True,
-              "num_return_sequences": self.n_best, "repetition_penalty": self.repetition_penalty,
-              "no_repeat_ngram_size": self.no_repeat_ngram or None}
-        if self.sample:
-            kw.update(do_sample=True, top_k=self.top_k or None, top_p=self.top_p, temperature=self.temperature,
-                      num_beams=1)
-        else:
-            kw.update(do_sample=False, top_k=None, top_p=None, temperature=None, num_beams=self.beams)
-            if self.beams > 1:
-                kw.update(length_penalty=self.length_penalty, early_stopping=True)
-        return kw
 
 
 class Generator:
@@ -152,7 +110,7 @@ class Generator:
 
 class ChatModel(Generator):
     def reply(self, turns: list[str], *, max_new_tokens: int = 40, sample: bool = False,
-              top_k: int = 50, top_p: float = 0.9, temperature: float = 1.0, seed: int = 0, **more) -> str:
+              top_k: int = 50, top_p: float = 1.0, temperature: float = 1.0, seed: int = 0, **more) -> str:
         settings = DecodeSettings(max_new_tokens=max_new_tokens, sample=sample, top_k=top_k, top_p=top_p,
                                   temperature=temperature, seed=seed, **more)
         return self.generate([list(turns)], settings, batch_size=1)[0]

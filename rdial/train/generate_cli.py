@@ -31,27 +31,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdial.config import add_config_arguments, arg, config_from_args, require
+from rdial.train.decoding import DecodeSettings
 
 HELP = "reply to a dialogue, a file of dialogues (batched, beam/sampling/MMI), or chat"
 
 
 @dataclass(kw_only=True)
-class GenerateConfig:
+class GenerateConfig(DecodeSettings):
+    # the decoding flags (--beams, --sample, --top-k, ...) are DecodeSettings' fields, shared with rdial eval
     model: Path = field(metadata=arg("run directory or checkpoint directory", positional=True))
     turns: list[str] = field(default_factory=list, metadata=arg("the dialogue so far, oldest turn first", cli=False))
     chat: bool = field(default=False, metadata=arg("interactive chat on the terminal"))
     input: Path | None = field(default=None, metadata=arg("file of contexts, one a line, turns separated by ' EOS '"))
     output: Path | None = field(default=None, metadata=arg("with --input: write the replies here (default: stdout)"))
-    max_new_tokens: int = field(default=40, metadata=arg("longest reply in tokens"))
-    beams: int = field(default=1, metadata=arg("beam search width (1: greedy)"))
-    length_penalty: float = field(default=1.0, metadata=arg("beam search: score / length**penalty"))
-    no_repeat_ngram: int = field(default=0, metadata=arg("never repeat an n-gram of this size (0: off)"))
-    repetition_penalty: float = field(default=1.0, metadata=arg("CTRL's repetition penalty (1: off)"))
-    n_best: int = field(default=1, metadata=arg("replies per context (beam: at most --beams)"))
-    sample: bool = field(default=False, metadata=arg("sample (top-k/top-p) instead of greedy decoding"))
-    top_k: int = field(default=50, metadata=arg("sampling: keep the k likeliest tokens (0: all)"))
-    top_p: float = field(default=0.9, metadata=arg("sampling: nucleus probability mass"))
-    temperature: float = field(default=1.0, metadata=arg("sampling temperature"))
     mmi: Path | None = field(default=None, metadata=arg("reverse-model run for MMI reranking (rdial train --reverse)"))
     candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
     mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
@@ -67,11 +59,11 @@ class GenerateConfig:
         "model folder has no tokenizer files)"))
 
     def __post_init__(self):
+        super().__post_init__()
         self.model = Path(self.model)
         require(self.chat or bool(self.turns) or self.input is not None, "TURNS",
                 "give the dialogue to reply to, --input FILE, or --chat")
         require(self.output is None or self.input is not None, "--output", "needs --input")
-        require(self.max_new_tokens >= 1, "--max-new-tokens", "must be at least 1")
         require(self.history >= 1, "--history", "must be at least 1")
         require(self.batch_size >= 1, "--batch-size", "must be at least 1")
         require(self.candidates >= 1, "--candidates", "must be at least 1")
@@ -97,13 +89,10 @@ def read_contexts(path: Path) -> list[list[str]]:
 
 
 def run(args) -> int:
-    from rdial.train.generate import DecodeSettings, Generator, resolve_device
+    from rdial.train.generate import Generator, resolve_device
 
     cfg = config_from_args(GenerateConfig, args)
-    settings = DecodeSettings(max_new_tokens=cfg.max_new_tokens, beams=cfg.beams, length_penalty=cfg.length_penalty,
-                              no_repeat_ngram=cfg.no_repeat_ngram, repetition_penalty=cfg.repetition_penalty,
-                              n_best=cfg.n_best, sample=cfg.sample, top_k=cfg.top_k, top_p=cfg.top_p,
-                              temperature=cfg.temperature, seed=cfg.seed)
+    settings = cfg.decode_settings()
     device = resolve_device(cfg.device)
     generator = Generator(cfg.model, tokenizer=cfg.tokenizer, device=device)
     reranker = None
