@@ -68,9 +68,11 @@ class Ledger:
         return entry is not None and entry.get("fingerprint") == fingerprint
 
     def record(self, key: str, fingerprint: str, outputs: list[str] | None = None,
-               stats: dict | None = None) -> None:
-        entry = {"key": key, "fingerprint": fingerprint, "outputs": sorted(outputs or []),
-                 "stats": stats or {}, "finished": int(time.time())}
+               stats: dict | None = None, extra: dict | None = None) -> None:
+        """`extra`: what else a stage keeps about the task (build: its inputs' id ranges)."""
+        entry = {**(extra or {}), "key": key, "fingerprint": fingerprint,
+                 "outputs": sorted(outputs or []), "stats": stats or {},
+                 "finished": int(time.time())}
         atomic_write_json(self._path(key), entry, indent=1)
 
     def forget(self, key: str) -> None:

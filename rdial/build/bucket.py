@@ -48,11 +48,14 @@ class ChainOptions:
 
 def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
                  options: ChainOptions, rules: CommentRules | None = None,
-                 keys: KeyMatcher | None = None) -> tuple[pa.Table, dict]:
+                 keys: KeyMatcher | None = None,
+                 longest: dict | None = None) -> tuple[pa.Table, dict]:
     """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included).
 
     `keys` (DialoGPT's released keys, dialogpt_keys.py): a node whose dep key is not listed is
-    unusable (`no_dep_key`, before every other reason); only keep-listed nodes end a chain."""
+    unusable (`no_dep_key`, before every other reason); only keep-listed nodes end a chain.
+    `longest`, when given, gets {link_id: turns of its longest usable path} for every thread:
+    the per-thread parts of "longest_chain", which an incremental build keeps."""
     stats: dict = {"records": comments.height}
     nodes, dropped = ordered_nodes(comments, options.per_month)
     stats["records_without_id"], stats["duplicates"] = dropped
@@ -80,6 +83,11 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
                            max_turns=options.max_turns)
     paths = builder.build(parent, usable, target_ok)
     stats.update(paths.stats)
+    if longest is not None and nodes.height:
+        per_thread = pl.DataFrame({"link_id": nodes["link_id"],
+                                   "longest": paths.longest[:nodes.height]}) \
+            .group_by("link_id").agg(pl.col("longest").max())
+        longest.update(zip(per_thread["link_id"].to_list(), per_thread["longest"].to_list()))
     stats["chains_with_title"] = int((paths.nodes[paths.offsets[:-1]] >= nodes.height).sum()) \
         if len(paths) else 0
     return chains_table(nodes, titles, subs, paths), stats

@@ -33,6 +33,10 @@ class ChainPaths:
     offsets: np.ndarray    # int64, len = chains + 1
     targets: np.ndarray    # int64, the last node of each chain, ascending
     stats: dict = field(default_factory=dict)
+    # int64 per node: turns of the longest usable path ending there (depth + 1) where the node
+    # may end a chain, else 0; "longest_chain" is their maximum (an incremental build keeps it
+    # per thread: rdial/build/incremental.py)
+    longest: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -133,7 +137,8 @@ class ChainBuilder:
             "turns": int(offsets[-1]),
             "longest_chain": int(jumps.depth[target_ok].max() + 1) if target_ok.any() else 0,
         }
-        return ChainPaths(nodes=nodes, offsets=offsets, targets=ends, stats=stats)
+        longest = np.where(target_ok, jumps.depth + 1, 0)
+        return ChainPaths(nodes=nodes, offsets=offsets, targets=ends, stats=stats, longest=longest)
 
     def _ends(self, upar: np.ndarray, usable: np.ndarray, target_ok: np.ndarray) -> np.ndarray:
         """Indices that end a chain: leaves (no usable child) or, with targets=all, every node."""

@@ -35,14 +35,18 @@ def polars_schema(contract: pa.Schema) -> pl.Schema:
     return pl.DataFrame(contract.empty_table()).schema
 
 
-def read_frame(path: Path, contract: pa.Schema) -> pl.DataFrame:
+def read_frame(path: Path, contract: pa.Schema, where: pl.Expr | None = None) -> pl.DataFrame:
     """One Parquet file as a DataFrame with exactly the `contract` columns and types.
 
     polars reads it (about 3x faster than pyarrow + conversion here); no hive partitioning, so
     the `bucket=NNNNN` directory does not become a column, and no globbing of the name.
+    `where`: only the rows it selects (it may name only contract columns).
     """
     try:
-        frame = pl.read_parquet(path, hive_partitioning=False, glob=False)
+        if where is None:
+            frame = pl.read_parquet(path, hive_partitioning=False, glob=False)
+        else:  # the rows of some threads (incremental.py): filtered as the file is decoded
+            frame = pl.scan_parquet(path, hive_partitioning=False, glob=False).filter(where).collect()
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"{path}: cannot read Parquet file: {exc}") from exc
     missing = [name for name in contract.names if name not in frame.columns]

@@ -37,9 +37,11 @@ from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_bucket
+from rdial.build.incremental import (FullRebuild, Increment, input_record, longest_record,
+                                    plan_increment, pruned_inputs, rebuild_increment)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
-from rdial.errors import ConfigError
+from rdial.errors import ConfigError, InputError
 from rdial.executor import default_workers
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import Progress
@@ -145,6 +147,10 @@ class BucketTask:
     fingerprint: str
     size: int  # input bytes, to run the largest first
     keys: KeyIndex | None = None  # DialoGPT's keys, indexed per bucket (dialogpt_keys.py)
+    settings_hash: str = ""
+    inputs: tuple[tuple[str, str], ...] = ()  # (relative path, fingerprint) of the files now
+    increment: Increment | None = None  # only added files since the last build (incremental.py)
+    pruned: dict = field(default_factory=dict)  # the ledger's records of inputs `rdial prune` removed
 
     @property
     def key(self) -> str:
@@ -216,7 +222,10 @@ class BuildStage(Stage):
         corpus.write_metadata({STAGE: {"chains": report.totals.get("chains", 0),
                                        "buckets": len(self.buckets),
                                        "failed_buckets": len(failed)}})
+        threads_only = [r for r in report.done if r.stats.get("rebuilt") == "threads"]
         run = {"buckets": len(report.results), "built": len(report.done),
+               "built_from_chains": len(threads_only),
+               "threads_rebuilt": sum(r.stats.get("threads_rebuilt", 0) for r in report.done),
                "skipped": len(report.skipped), "removed_stale": self.removed,
                "seconds": report.seconds, "failed": failed}
         return {"stage": STAGE, "run": run, "totals": report.totals}
@@ -254,18 +263,30 @@ def build_settings_hash(cfg: BuildConfig, settings: RuleSettings, keys=None) -> 
 
 def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: RuleSettings,
                settings_hash: str, keys: KeyIndex | None = None) -> list[BucketTask]:
-    """One task per bucket, largest first; the scaffold skips those the ledger has done."""
+    """One task per bucket, largest first; the scaffold skips those the ledger has done.
+
+    The fingerprint covers the files there now and those `rdial prune` removed (as the ledger
+    recorded them), so a prune alone does not make a bucket stale."""
+    ledger = Ledger(corpus.root, STAGE)
+    incremental = not cfg.per_month and keys is None and not cfg.force
     tasks = []
     for bucket in buckets:
         comment_files, submission_files = bucket_inputs(corpus, bucket)
         files = comment_files + submission_files
-        parts = {str(p.relative_to(corpus.root)): file_fingerprint(p) for p in files}
+        now = {str(p.relative_to(corpus.root)): file_fingerprint(p) for p in files}
+        entry = ledger.get(f"bucket={bucket:05d}")
+        pruned = {rel: (entry or {})["inputs"][rel] for rel in pruned_inputs(entry)}
+        parts = {**now, **{rel: meta["fingerprint"] for rel, meta in pruned.items()}}
         parts["build-settings"] = settings_hash
         tasks.append(BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
                                 submission_files=tuple(submission_files),
                                 options=cfg.chain_options(), settings=settings,
                                 fingerprint=combine_fingerprints(parts),
-                                size=sum(p.stat().st_size for p in files), keys=keys))
+                                size=sum(p.stat().st_size for p in files), keys=keys,
+                                settings_hash=settings_hash, inputs=tuple(sorted(now.items())),
+                                increment=plan_increment(entry, now, settings_hash, incremental)
+                                if corpus.chains_file(bucket).exists() else None,
+                                pruned=pruned))
     return sorted(tasks, key=lambda t: (-t.size, t.bucket))
 
 
@@ -285,18 +306,47 @@ def remove_stale(corpus: Corpus, ledger: Ledger, buckets: set[int]) -> int:
 
 
 def build_bucket(task: BucketTask) -> dict:
-    """The worker: read one bucket, build its chains, publish them, record the ledger."""
-    inputs = read_bucket(list(task.comment_files), list(task.submission_files))
+    """The worker: read one bucket (or, when only files were added, the threads they reach:
+    incremental.py), build its chains, publish them, record the ledger."""
     settings = task.settings
     rules = ((lambda comments, subs: comment_rule_reasons(comments, subs, settings))
              if settings.comment_rules else None)
-    table, stats = build_chains(inputs.comments, inputs.submissions, task.options, rules,
-                                keys_hook.matcher(task.keys, task.bucket))
     final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)
+    matcher = keys_hook.matcher(task.keys, task.bucket)
+    inputs = dict(task.inputs)
+    records = {rel: meta for rel, meta in (task.increment.inputs if task.increment else {}).items()
+               if rel in inputs or meta.get("pruned")}
+    rebuilt = None
+    if task.increment is not None:
+        try:
+            table, stats, longest, touched, ranges = rebuild_increment(
+                task.root, task.increment, list(task.comment_files), list(task.submission_files),
+                final, task.options, rules, matcher)
+            rebuilt = {"rebuilt": "threads", "threads_rebuilt": len(touched)}
+            records.update({rel: {"fingerprint": inputs[rel], **ranges[rel]} for rel in ranges})
+        except FullRebuild:
+            pass
+    if rebuilt is None:
+        if task.pruned:
+            raise InputError(
+                f"bucket {task.bucket:05d} needs a full rebuild (changed inputs or settings, or "
+                f"--force), but `rdial prune` removed {', '.join(sorted(task.pruned))}; extract "
+                f"those months again (rdial extract ... --out CORPUS), then build")
+        data = read_bucket(list(task.comment_files), list(task.submission_files))
+        per_thread: dict = {}
+        table, stats = build_chains(data.comments, data.submissions, task.options, rules, matcher,
+                                    longest=per_thread)
+        longest = longest_record(per_thread)
+        rebuilt = {"rebuilt": "full", "threads_rebuilt": len(per_thread)}
+        records = {}
+    for rel, fp in inputs.items():
+        if rel not in records:
+            records[rel] = input_record(task.root, rel, fp)
     write_chains(table, final)
-    Ledger(task.root, STAGE).record(task.key, task.fingerprint,
-                                    outputs=[str(final.relative_to(task.root))], stats=stats)
-    return stats
+    Ledger(task.root, STAGE).record(
+        task.key, task.fingerprint, outputs=[str(final.relative_to(task.root))], stats=stats,
+        extra={"settings": task.settings_hash, "inputs": dict(sorted(records.items())), **longest})
+    return {**stats, **rebuilt}
 
 
 def write_chains(table, path: Path) -> None:

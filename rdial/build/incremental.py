@@ -1,0 +1,265 @@
+"""Rebuild only the threads a new month reaches: a bucket's new chains from its old ones.
+
+    rdial extract RC_2012-03.zst --out corpus && rdial build corpus   # the bucket's changed threads only
+
+Buckets are a hash of the thread id, so a new month adds a file to nearly every bucket (measured
+in docs/build.md: every one of 32 buckets for a 200k-comment synthetic month). What a new month
+cannot change is the chains of threads it does not reach, and Reddit archives a thread six months
+after it was created, so a month reaches only the threads of the last six. A bucket whose only
+change is added input files (every earlier file still there with the same fingerprint, the same
+build settings) is rebuilt from its old chains file:
+
+  1. T, the touched threads: the link_ids of the added files (comments' link_id, submissions'
+     t3_ id), closed over what joins threads in a bucket: a shared comment id (dedupe) and a
+     parent_id naming a comment of another thread (links.py's parent_other_thread);
+  2. the rows of T from every input file whose ranges can hold them: the ledger keeps per input
+     file the numeric range of its thread ids and of its comment and parent ids (base 36, so
+     ranges follow time); a file of a month older than every thread of T is not read at all;
+  3. T built twice, from the old files and from all files: the bucket's stats become
+     old - T(old) + T(new); "longest_chain", a maximum, from the per-thread longest paths the
+     ledger keeps (the 256 longest threads: when all of them are in T, a full rebuild);
+  4. the old chains of threads outside T, and T's new chains, in link_id order (the order a full
+     build writes: chains sort by their last turn's link_id, created_utc, id, and never straddle
+     threads), written with the same options: the same bytes as a full build.
+
+Not incremental (a full rebuild, as before): --per-month (chains sort by month first), DialoGPT's
+keys, changed or removed inputs, changed settings, --force, a first build. Inputs that
+`rdial prune` removed stay in the ledger with their ranges: a touched thread inside a pruned
+file's thread range (a late comment beyond the archive window) fails the bucket, naming the file
+to re-extract, instead of building chains without the pruned comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rdial import schema
+from rdial.build.bucket import build_chains
+from rdial.build.inputs import read_frame
+from rdial.errors import InputError
+
+TOP_LONGEST = 256  # threads whose longest path the ledger keeps per bucket
+MAX_KEYS = {"longest_chain"}  # stats that are a maximum, not a sum
+
+
+@dataclass(frozen=True)
+class Increment:
+    """A bucket rebuild that reuses its chains: which inputs are new, what the ledger knew."""
+
+    added: tuple[str, ...]        # relative paths of input files not in the last build
+    inputs: dict                  # the ledger's "inputs" of the last build (ranges, pruned)
+    stats: dict                   # the ledger's stats of the last build
+    longest: tuple                # ((turns, link_id), ...) the longest threads, longest first
+    floor: int                    # no thread outside `longest` is longer
+    had_submissions: bool         # the last build read submission files
+
+
+# --- ranges: what the ledger keeps per input file --------------------------------------------
+def _num(expr: pl.Expr, prefix: str) -> pl.Expr:
+    return expr.str.strip_prefix(prefix).str.to_integer(base=36, strict=False)
+
+
+def is_submissions(rel: str) -> bool:
+    return rel.startswith("submissions/")
+
+
+def key_columns(path: Path) -> pl.DataFrame:
+    """The narrow columns that decide which threads a file's rows belong to or join: link_id,
+    and as base-36 numbers link, id and parent (a t1_ parent); a submission's link is its id."""
+    if is_submissions(path.parent.parent.name + "/"):
+        frame = pl.read_parquet(path, columns=["id"], hive_partitioning=False, glob=False)
+        return frame.select(pl.lit(None, dtype=pl.Int64).alias("id"),
+                            ("t3_" + pl.col("id")).alias("link_id"),
+                            _num(pl.col("id"), "t3_").alias("link"),
+                            pl.lit(None, dtype=pl.Int64).alias("parent"))
+    frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"], hive_partitioning=False,
+                            glob=False)
+    return frame.select(
+        _num(pl.col("id"), "t1_").alias("id"), "link_id",
+        _num(pl.col("link_id"), "t3_").alias("link"),
+        pl.when(pl.col("parent_id").str.starts_with("t1_"))
+        .then(_num(pl.col("parent_id"), "t1_")).otherwise(None).alias("parent"))
+
+
+def _span(series: pl.Series):
+    series = series.drop_nulls()
+    return [int(series.min()), int(series.max())] if len(series) else None
+
+
+def file_ranges(keys: pl.DataFrame) -> dict:
+    """{"links": [lo, hi] or None, "keys": [lo, hi] or None}: its thread ids; its comment ids
+    and the comment ids its rows reply to. Ids grow with time, so a range is a span of time."""
+    return {"links": _span(keys["link"]), "keys": _span(pl.concat([keys["id"], keys["parent"]]))}
+
+
+def input_record(root: Path, rel: str, fingerprint: str) -> dict:
+    return {"fingerprint": fingerprint, **file_ranges(key_columns(root / rel))}
+
+
+def _overlaps(a, b) -> bool:
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
+def longest_record(per_thread: dict[str, int], floor: int = 0) -> dict:
+    """{"longest": [[turns, link_id], ...] (the TOP_LONGEST longest threads, longest first),
+    "floor": no thread left out is longer}: what "longest_chain" of a later increment needs."""
+    ranked = sorted((-turns, link) for link, turns in per_thread.items())
+    left_out = [-neg for neg, _ in ranked[TOP_LONGEST:TOP_LONGEST + 1]]
+    return {"longest": [[-neg, link] for neg, link in ranked[:TOP_LONGEST]],
+            "floor": max([floor] + left_out)}
+
+
+# --- planning ----------------------------------------------------------------------------------
+def plan_increment(entry: dict | None, now: dict[str, str], settings_hash: str,
+                   incremental: bool) -> Increment | None:
+    """An Increment when the bucket's only change since `entry` is added files, else None."""
+    if not incremental or entry is None or entry.get("settings") != settings_hash:
+        return None
+    inputs = entry.get("inputs")
+    if not inputs or "longest" not in entry:
+        return None
+    for rel, meta in inputs.items():
+        if meta.get("pruned"):
+            if rel in now:  # extracted again after a prune: a full rebuild reads it
+                return None
+        elif now.get(rel) != meta["fingerprint"]:
+            return None
+    added = tuple(sorted(rel for rel in now if rel not in inputs))
+    if not added:
+        return None
+    return Increment(added=added, inputs=inputs, stats=entry.get("stats", {}),
+                     longest=tuple(tuple(x) for x in entry["longest"]),
+                     floor=int(entry.get("floor", 0)),
+                     had_submissions=any(is_submissions(r) for r in inputs))
+
+
+def pruned_inputs(entry: dict | None) -> list[str]:
+    return sorted(rel for rel, meta in (entry or {}).get("inputs", {}).items() if meta.get("pruned"))
+
+
+# --- the rebuild -------------------------------------------------------------------------------
+class FullRebuild(Exception):
+    """The increment cannot be exact (every kept longest thread touched): build in full."""
+
+
+def touched_threads(root: Path, inc: Increment) -> tuple[set[str], set[str], dict]:
+    """(T, the earlier input files that may hold rows of T, {file: key_columns} of those read),
+    closed as the module docstring
+    says; a pruned file that may hold rows of T is an InputError."""
+    keys = {rel: key_columns(root / rel) for rel in inc.added}
+    touched = pl.concat(list(keys.values()))["link_id"].drop_nulls().unique()
+    while True:
+        frames = pl.concat(list(keys.values()))
+        inside = frames.filter(pl.col("link_id").is_in(touched.implode()))
+        spans = file_ranges(inside)
+        more = [rel for rel, meta in sorted(inc.inputs.items()) if rel not in keys and (
+            _overlaps(meta.get("links"), spans["links"]) or _overlaps(meta.get("keys"), spans["keys"]))]
+        for rel in more:
+            if inc.inputs[rel].get("pruned"):
+                raise InputError(
+                    f"{rel} was removed by `rdial prune`, but {', '.join(inc.added)} reaches its "
+                    f"threads (a comment later than the archive window); extract that month "
+                    f"again (rdial extract ... --out CORPUS) to rebuild this bucket")
+            keys[rel] = key_columns(root / rel)
+        if more:
+            frames = pl.concat(list(keys.values()))
+            inside = frames.filter(pl.col("link_id").is_in(touched.implode()))
+        ids = inside["id"].drop_nulls()
+        refs = pl.concat([ids, inside["parent"].drop_nulls()]).unique()
+        linked = frames.filter(pl.col("id").is_in(refs.implode())
+                               | pl.col("parent").is_in(ids.unique().implode()))["link_id"]
+        grown = linked.drop_nulls().unique().filter(~linked.drop_nulls().unique().is_in(touched.implode()))
+        if not len(grown) and not more:
+            return set(touched.to_list()), {rel for rel in keys if rel not in inc.added}, keys
+        touched = pl.concat([touched, grown])
+
+
+def thread_rows(root: Path, rel: str, touched: pl.Series, added: bool, contract: pa.Schema,
+                link: pl.Expr) -> pl.DataFrame:
+    """The rows of threads `touched` in one file, in file order; an added file's rows without a
+    thread too (they count in its stats). The predicate is applied while reading (polars
+    decodes the other columns only for matching rows)."""
+    keep = link.is_in(touched.implode())
+    frame = read_frame(root / rel, contract, where=keep | link.is_null() if added else keep)
+    return frame
+
+
+def _concat(frames: list[pl.DataFrame], contract: pa.Schema) -> pl.DataFrame:
+    if not frames:
+        return pl.DataFrame(schema=pl.DataFrame(contract.empty_table()).schema)
+    return pl.concat(frames, rechunk=False)
+
+
+def minus(into: dict, stats: dict, sign: int = -1) -> dict:
+    """Add `sign` * stats into `into` (nested), MAX_KEYS left alone."""
+    for key, value in stats.items():
+        if key in MAX_KEYS:
+            continue
+        if isinstance(value, dict):
+            minus(into.setdefault(key, {}), value, sign)
+        else:
+            into[key] = into.get(key, 0) + sign * value
+    return into
+
+
+def drop_vanished(stats: dict, *shown: dict) -> None:
+    """A nested count that fell to 0 goes unless a build shows it at 0 (count_reasons lists only
+    reasons that occur; links lists every kind), so the dict matches a full build's."""
+    for key, value in list(stats.items()):
+        if isinstance(value, dict):
+            drop_vanished(value, *[s.get(key, {}) for s in shown])
+            for sub, n in list(value.items()):
+                if n == 0 and not any(s.get(key, {}).get(sub) == 0 for s in shown):
+                    del value[sub]
+
+
+def rebuild_increment(root: Path, inc: Increment, comment_files: list[Path],
+                      submission_files: list[Path], old_chains: Path, options, rules, keys=None):
+    """(chains table, stats, longest_record, T, {added file: file_ranges}) of the bucket now,
+    from its old chains and the touched threads only."""
+    touched, earlier, columns = touched_threads(root, inc)
+    added = set(inc.added)
+    wanted = pl.Series(sorted(touched), dtype=pl.String)
+
+    def read(paths: list[Path], contract: pa.Schema, link: pl.Expr):
+        """(rows of T in the earlier files, in the files now), each file read once."""
+        parts = [(rel in added, thread_rows(root, rel, wanted, rel in added, contract, link))
+                 for rel in (str(p.relative_to(root)) for p in paths)
+                 if rel in earlier or rel in added]
+        return (_concat([f for new, f in parts if not new], contract),
+                _concat([f for _, f in parts], contract))
+
+    old_c, new_c = read(comment_files, schema.COMMENTS, pl.col("link_id"))
+    old_s, new_s = read(submission_files, schema.SUBMISSIONS, "t3_" + pl.col("id"))
+    old_s = old_s if inc.had_submissions else None
+    new_s = new_s if submission_files else None
+    old_longest, new_longest = {}, {}
+    _, old_stats = build_chains(old_c, old_s, options, rules, keys, longest=old_longest)
+    table, new_stats = build_chains(new_c, new_s, options, rules, keys, longest=new_longest)
+
+    kept = [(turns, link) for turns, link in inc.longest if link not in touched]
+    best = kept[0][0] if kept else 0
+    if best < inc.floor:  # a thread outside the kept list might be the longest
+        raise FullRebuild()
+    stats = minus(minus(dict_copy(inc.stats), old_stats), new_stats, +1)
+    drop_vanished(stats, new_stats, inc.stats)
+    stats["longest_chain"] = max(new_stats.get("longest_chain", 0), best)
+    per_thread = {link: turns for turns, link in kept}
+    per_thread.update(new_longest)
+
+    old = pq.read_table(old_chains)
+    outside = pc.invert(pc.is_in(old["link_id"], value_set=pa.array(sorted(touched), pa.string())))
+    merged = pa.concat_tables([old.filter(outside).cast(schema.CHAINS), table.cast(schema.CHAINS)])
+    merged = merged.take(pc.sort_indices(merged, [("link_id", "ascending")])).combine_chunks()
+    ranges = {rel: file_ranges(columns[rel]) for rel in inc.added}
+    return merged, stats, longest_record(per_thread, inc.floor), touched, ranges
+
+
+def dict_copy(d: dict) -> dict:
+    return {k: dict_copy(v) if isinstance(v, dict) else v for k, v in d.items()}
