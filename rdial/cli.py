@@ -47,6 +47,7 @@ COMMANDS = {
     "eval": "rdial.eval.cli",
     "run": "rdial.pipeline.cli",
     "status": "rdial.pipeline.status_cli",
+    "prune": "rdial.pipeline.prune_cli",
 }
 _HELP_LINE = re.compile(r'^HELP = (".*")$', re.M)
 

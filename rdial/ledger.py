@@ -75,6 +75,10 @@ class Ledger:
                  "finished": int(time.time())}
         atomic_write_json(self._path(key), entry, indent=1)
 
+    def replace(self, entry: dict) -> None:
+        """Write back an entry as read, changed (`rdial prune` marks inputs it removed)."""
+        atomic_write_json(self._path(entry["key"]), entry, indent=1)
+
     def forget(self, key: str) -> None:
         try:
             self._path(key).unlink()

@@ -71,20 +71,24 @@ def is_submissions(rel: str) -> bool:
 
 def key_columns(path: Path) -> pl.DataFrame:
     """The narrow columns that decide which threads a file's rows belong to or join: link_id,
-    and as base-36 numbers link, id and parent (a t1_ parent); a submission's link is its id."""
+    and as base-36 numbers link, id and parent (a t1_ parent); a submission's link is its id.
+    `odd`: a value that is not base 36 (its file's ranges then cover everything)."""
     if is_submissions(path.parent.parent.name + "/"):
         frame = pl.read_parquet(path, columns=["id"], hive_partitioning=False, glob=False)
-        return frame.select(pl.lit(None, dtype=pl.Int64).alias("id"),
-                            ("t3_" + pl.col("id")).alias("link_id"),
-                            _num(pl.col("id"), "t3_").alias("link"),
-                            pl.lit(None, dtype=pl.Int64).alias("parent"))
-    frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"], hive_partitioning=False,
-                            glob=False)
-    return frame.select(
-        _num(pl.col("id"), "t1_").alias("id"), "link_id",
-        _num(pl.col("link_id"), "t3_").alias("link"),
-        pl.when(pl.col("parent_id").str.starts_with("t1_"))
-        .then(_num(pl.col("parent_id"), "t1_")).otherwise(None).alias("parent"))
+        raw_link, raw_id, raw_parent = "t3_" + pl.col("id"), pl.lit(None, pl.String), pl.lit(None, pl.String)
+    else:
+        frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"],
+                                hive_partitioning=False, glob=False)
+        raw_link, raw_id = pl.col("link_id"), pl.col("id")
+        raw_parent = pl.when(pl.col("parent_id").str.starts_with("t1_")).then(pl.col("parent_id"))
+    columns = {"link_id": raw_link, "link": _num(raw_link, "t3_"), "id": _num(raw_id, "t1_"),
+               "parent": _num(raw_parent, "t1_")}
+    odd = pl.any_horizontal([raw.is_not_null() & _num(raw, prefix).is_null() for raw, prefix in
+                             ((raw_link, "t3_"), (raw_id, "t1_"), (raw_parent, "t1_"))])
+    return frame.select(*[e.alias(n) for n, e in columns.items()], odd.alias("odd"))
+
+
+EVERYTHING = [-(1 << 63), (1 << 63) - 1]
 
 
 def _span(series: pl.Series):
@@ -95,6 +99,8 @@ def _span(series: pl.Series):
 def file_ranges(keys: pl.DataFrame) -> dict:
     """{"links": [lo, hi] or None, "keys": [lo, hi] or None}: its thread ids; its comment ids
     and the comment ids its rows reply to. Ids grow with time, so a range is a span of time."""
+    if keys["odd"].any():
+        return {"links": EVERYTHING, "keys": EVERYTHING}
     return {"links": _span(keys["link"]), "keys": _span(pl.concat([keys["id"], keys["parent"]]))}
 
 
@@ -139,6 +145,12 @@ def plan_increment(entry: dict | None, now: dict[str, str], settings_hash: str,
                      had_submissions=any(is_submissions(r) for r in inputs))
 
 
+def input_names(rels) -> list[str]:
+    """The dumps extracted files came from: comments/bucket=00003/RC_2012-01.zst.parquet ->
+    RC_2012-01.zst."""
+    return sorted({Path(rel).name.removesuffix(".parquet") for rel in rels})
+
+
 def pruned_inputs(entry: dict | None) -> list[str]:
     return sorted(rel for rel, meta in (entry or {}).get("inputs", {}).items() if meta.get("pruned"))
 
@@ -163,9 +175,10 @@ def touched_threads(root: Path, inc: Increment) -> tuple[set[str], set[str], dic
         for rel in more:
             if inc.inputs[rel].get("pruned"):
                 raise InputError(
-                    f"{rel} was removed by `rdial prune`, but {', '.join(inc.added)} reaches its "
-                    f"threads (a comment later than the archive window); extract that month "
-                    f"again (rdial extract ... --out CORPUS) to rebuild this bucket")
+                    f"{', '.join(input_names(inc.added))} reaches threads of "
+                    f"{input_names([rel])[0]}, which `rdial prune` removed (a comment later than "
+                    f"the archive window, or a month added out of order); extract it again "
+                    f"(rdial extract {input_names([rel])[0]} --out CORPUS --force), then build")
             keys[rel] = key_columns(root / rel)
         if more:
             frames = pl.concat(list(keys.values()))

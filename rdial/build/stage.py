@@ -37,8 +37,9 @@ from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_bucket
-from rdial.build.incremental import (FullRebuild, Increment, input_record, longest_record,
-                                    plan_increment, pruned_inputs, rebuild_increment)
+from rdial.build.incremental import (FullRebuild, Increment, input_names, input_record,
+                                    longest_record, plan_increment, pruned_inputs,
+                                    rebuild_increment)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, InputError
@@ -178,7 +179,9 @@ class BuildStage(Stage):
 
     def plan(self, corpus: Corpus) -> list[BucketTask]:
         ledger = Ledger(corpus.root, STAGE)
-        self.buckets = corpus.nonempty_buckets("comments")
+        # a bucket whose every comment file `rdial prune` removed keeps its chains
+        self.buckets = sorted(set(corpus.nonempty_buckets("comments"))
+                              | {_bucket_of(k) for k, e in ledger.entries().items() if pruned_inputs(e)})
         given = self.given
         settings = load_settings(given.preset, given.filter_config, fallback=recorded_preset(corpus))
         check_build(corpus, settings.preset, "--preset" if given.preset else "--filter-config",
@@ -275,7 +278,7 @@ def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: R
         files = comment_files + submission_files
         now = {str(p.relative_to(corpus.root)): file_fingerprint(p) for p in files}
         entry = ledger.get(f"bucket={bucket:05d}")
-        pruned = {rel: (entry or {})["inputs"][rel] for rel in pruned_inputs(entry)}
+        pruned = {rel: (entry or {})["inputs"][rel] for rel in pruned_inputs(entry) if rel not in now}
         parts = {**now, **{rel: meta["fingerprint"] for rel, meta in pruned.items()}}
         parts["build-settings"] = settings_hash
         tasks.append(BucketTask(root=corpus.root, bucket=bucket, comment_files=tuple(comment_files),
@@ -328,10 +331,11 @@ def build_bucket(task: BucketTask) -> dict:
             pass
     if rebuilt is None:
         if task.pruned:
+            names = input_names(task.pruned)
             raise InputError(
-                f"bucket {task.bucket:05d} needs a full rebuild (changed inputs or settings, or "
-                f"--force), but `rdial prune` removed {', '.join(sorted(task.pruned))}; extract "
-                f"those months again (rdial extract ... --out CORPUS), then build")
+                f"a full rebuild (changed inputs or settings, or --force) needs "
+                f"{', '.join(names)}, which `rdial prune` removed; extract {'it' if len(names) == 1 else 'them'} "
+                f"again (rdial extract {' '.join(names)} --out CORPUS --force), then build")
         data = read_bucket(list(task.comment_files), list(task.submission_files))
         per_thread: dict = {}
         table, stats = build_chains(data.comments, data.submissions, task.options, rules, matcher,
