@@ -235,7 +235,10 @@ class BuildStage(Stage):
 
     def summary(self, report: StageReport) -> str:
         t = report.totals
-        lines = [f"build: {len(report.results)} buckets ({len(report.done)} built, "
+        threads_only = sum(r.stats.get("rebuilt") == "threads" for r in report.done)
+        lines = [f"build: {len(report.results)} buckets ({len(report.done)} built"
+                 + (f" ({threads_only} from their chains: only the threads new inputs reach)"
+                    if threads_only else "") + ", "
                  f"{len(report.skipped)} up to date, {len(report.failed)} failed, "
                  f"{report.removed} stale removed) in {report.seconds:.1f}s",
                  f"build: {t.get('comments', 0):,} comments ({t.get('duplicates', 0):,} duplicate "
