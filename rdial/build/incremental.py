@@ -69,16 +69,19 @@ def is_submissions(rel: str) -> bool:
     return rel.startswith("submissions/")
 
 
-def key_columns(path: Path) -> pl.DataFrame:
+def key_columns(path: Path, frame: pl.DataFrame | None = None) -> pl.DataFrame:
     """The narrow columns that decide which threads a file's rows belong to or join: link_id,
     and as base-36 numbers link, id and parent (a t1_ parent); a submission's link is its id.
-    `odd`: a value that is not base 36 (its file's ranges then cover everything)."""
+    `odd`: a value that is not base 36 (its file's ranges then cover everything). `frame`: the
+    file's rows, when already read."""
     if is_submissions(path.parent.parent.name + "/"):
-        frame = pl.read_parquet(path, columns=["id"], hive_partitioning=False, glob=False)
+        if frame is None:
+            frame = pl.read_parquet(path, columns=["id"], hive_partitioning=False, glob=False)
         raw_link, raw_id, raw_parent = "t3_" + pl.col("id"), pl.lit(None, pl.String), pl.lit(None, pl.String)
     else:
-        frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"],
-                                hive_partitioning=False, glob=False)
+        if frame is None:
+            frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"],
+                                    hive_partitioning=False, glob=False)
         raw_link, raw_id = pl.col("link_id"), pl.col("id")
         raw_parent = pl.when(pl.col("parent_id").str.starts_with("t1_")).then(pl.col("parent_id"))
     columns = {"link_id": raw_link, "link": _num(raw_link, "t3_"), "id": _num(raw_id, "t1_"),
@@ -104,8 +107,9 @@ def file_ranges(keys: pl.DataFrame) -> dict:
     return {"links": _span(keys["link"]), "keys": _span(pl.concat([keys["id"], keys["parent"]]))}
 
 
-def input_record(root: Path, rel: str, fingerprint: str) -> dict:
-    return {"fingerprint": fingerprint, **file_ranges(key_columns(root / rel))}
+def input_record(root: Path, rel: str, fingerprint: str, frame: pl.DataFrame | None = None) -> dict:
+    """What the ledger keeps of one input file: its fingerprint and file_ranges."""
+    return {"fingerprint": fingerprint, **file_ranges(key_columns(root / rel, frame))}
 
 
 def _overlaps(a, b) -> bool:

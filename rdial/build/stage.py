@@ -31,16 +31,18 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import pyarrow.parquet as pq
 
 from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
-from rdial.build.inputs import bucket_inputs, read_bucket
+from rdial.build.inputs import bucket_inputs, read_files, read_frame
 from rdial.build.incremental import (FullRebuild, Increment, input_names, input_record,
                                     longest_record, plan_increment, pruned_inputs,
                                     rebuild_increment)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
+from rdial import schema
 from rdial.corpus import Corpus
 from rdial.errors import ConfigError, InputError
 from rdial.executor import default_workers
@@ -237,7 +239,7 @@ class BuildStage(Stage):
         t = report.totals
         threads_only = sum(r.stats.get("rebuilt") == "threads" for r in report.done)
         lines = [f"build: {len(report.results)} buckets ({len(report.done)} built"
-                 + (f" ({threads_only} from their chains: only the threads new inputs reach)"
+                 + (f", {threads_only} of them from their chains (only the threads new inputs reach)"
                     if threads_only else "") + ", "
                  f"{len(report.skipped)} up to date, {len(report.failed)} failed, "
                  f"{report.removed} stale removed) in {report.seconds:.1f}s",
@@ -339,13 +341,20 @@ def build_bucket(task: BucketTask) -> dict:
                 f"a full rebuild (changed inputs or settings, or --force) needs "
                 f"{', '.join(names)}, which `rdial prune` removed; extract {'it' if len(names) == 1 else 'them'} "
                 f"again (rdial extract {' '.join(names)} --out CORPUS --force), then build")
-        data = read_bucket(list(task.comment_files), list(task.submission_files))
+        frames = {p: read_frame(p, schema.SUBMISSIONS if p in task.submission_files
+                                else schema.COMMENTS) for p in task.comment_files + task.submission_files}
+        records = {str(p.relative_to(task.root)): input_record(
+            task.root, str(p.relative_to(task.root)), inputs[str(p.relative_to(task.root))], frame)
+            for p, frame in frames.items()}
+        comments = read_files([], schema.COMMENTS) if not task.comment_files else \
+            pl.concat([frames[p] for p in task.comment_files], rechunk=False)
+        subs = pl.concat([frames[p] for p in task.submission_files], rechunk=False) \
+            if task.submission_files else None
+        del frames
         per_thread: dict = {}
-        table, stats = build_chains(data.comments, data.submissions, task.options, rules, matcher,
-                                    longest=per_thread)
+        table, stats = build_chains(comments, subs, task.options, rules, matcher, longest=per_thread)
         longest = longest_record(per_thread)
         rebuilt = {"rebuilt": "full", "threads_rebuilt": len(per_thread)}
-        records = {}
     for rel, fp in inputs.items():
         if rel not in records:
             records[rel] = input_record(task.root, rel, fp)
