@@ -11,7 +11,7 @@ def test_help_lists_every_stage_in_pipeline_order(capsys):
     positions = [out.index(f"\n    {name} ") for name in COMMANDS]
     assert positions == sorted(positions)
     assert list(COMMANDS) == ["demo", "synth", "extract", "build", "filter", "export", "train",
-                              "generate", "eval", "run", "status"]
+                              "generate", "eval", "run", "status", "prune"]
 
 
 def test_no_command_prints_help_and_fails(capsys):

@@ -31,6 +31,7 @@ to re-extract, instead of building chains without the pruned comments.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,8 +120,8 @@ def _overlaps(a, b) -> bool:
 def longest_record(per_thread: dict[str, int], floor: int = 0) -> dict:
     """{"longest": [[turns, link_id], ...] (the TOP_LONGEST longest threads, longest first),
     "floor": no thread left out is longer}: what "longest_chain" of a later increment needs."""
-    ranked = sorted((-turns, link) for link, turns in per_thread.items())
-    left_out = [-neg for neg, _ in ranked[TOP_LONGEST:TOP_LONGEST + 1]]
+    ranked = heapq.nsmallest(TOP_LONGEST + 1, ((-turns, link) for link, turns in per_thread.items()))
+    left_out = [-neg for neg, _ in ranked[TOP_LONGEST:]]
     return {"longest": [[-neg, link] for neg, link in ranked[:TOP_LONGEST]],
             "floor": max([floor] + left_out)}
 
@@ -254,8 +255,10 @@ def rebuild_increment(root: Path, inc: Increment, comment_files: list[Path],
 
     old_c, new_c = read(comment_files, schema.COMMENTS, pl.col("link_id"))
     old_s, new_s = read(submission_files, schema.SUBMISSIONS, "t3_" + pl.col("id"))
+    # as a full build: submissions None only when the bucket never had a file of them (pruned
+    # ones count: the chains were built with them)
     old_s = old_s if inc.had_submissions else None
-    new_s = new_s if submission_files else None
+    new_s = new_s if submission_files or inc.had_submissions else None
     old_longest, new_longest = {}, {}
     _, old_stats = build_chains(old_c, old_s, options, rules, keys, longest=old_longest)
     table, new_stats = build_chains(new_c, new_s, options, rules, keys, longest=new_longest)
