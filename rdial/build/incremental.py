@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rdial import schema
-from rdial.build.bucket import build_chains
+from rdial.build.bucket import build_chains, group_of
 from rdial.build.inputs import read_frame
 from rdial.errors import InputError
 
@@ -59,6 +59,7 @@ class Increment:
     longest: tuple                # ((turns, link_id), ...) the longest threads, longest first
     floor: int                    # no thread outside `longest` is longer
     had_submissions: bool         # the last build read submission files
+    mode: str = "threads"         # "threads", or "months" (--per-month: a later month appended)
 
 
 # --- ranges: what the ledger keeps per input file --------------------------------------------
@@ -81,7 +82,7 @@ def key_columns(path: Path, frame: pl.DataFrame | None = None) -> pl.DataFrame:
         raw_link, raw_id, raw_parent = "t3_" + pl.col("id"), pl.lit(None, pl.String), pl.lit(None, pl.String)
     else:
         if frame is None:
-            frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"],
+            frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id", "source"],
                                     hive_partitioning=False, glob=False)
         raw_link, raw_id = pl.col("link_id"), pl.col("id")
         raw_parent = pl.when(pl.col("parent_id").str.starts_with("t1_")).then(pl.col("parent_id"))
@@ -89,7 +90,8 @@ def key_columns(path: Path, frame: pl.DataFrame | None = None) -> pl.DataFrame:
                "parent": _num(raw_parent, "t1_")}
     odd = pl.any_horizontal([raw.is_not_null() & _num(raw, prefix).is_null() for raw, prefix in
                              ((raw_link, "t3_"), (raw_id, "t1_"), (raw_parent, "t1_"))])
-    return frame.select(*[e.alias(n) for n, e in columns.items()], odd.alias("odd"))
+    group = group_of(True) if "source" in frame.columns else pl.lit(None, pl.String).alias("group")
+    return frame.select(*[e.alias(n) for n, e in columns.items()], odd.alias("odd"), group)
 
 
 EVERYTHING = [-(1 << 63), (1 << 63) - 1]
@@ -103,9 +105,12 @@ def _span(series: pl.Series):
 def file_ranges(keys: pl.DataFrame) -> dict:
     """{"links": [lo, hi] or None, "keys": [lo, hi] or None}: its thread ids; its comment ids
     and the comment ids its rows reply to. Ids grow with time, so a range is a span of time."""
+    groups = keys["group"].drop_nulls()
+    spans = {"groups": [groups.min(), groups.max()] if len(groups) else None}
     if keys["odd"].any():
-        return {"links": EVERYTHING, "keys": EVERYTHING}
-    return {"links": _span(keys["link"]), "keys": _span(pl.concat([keys["id"], keys["parent"]]))}
+        return {"links": EVERYTHING, "keys": EVERYTHING, **spans}
+    return {"links": _span(keys["link"]), "keys": _span(pl.concat([keys["id"], keys["parent"]])),
+            **spans}
 
 
 def input_record(root: Path, rel: str, fingerprint: str, frame: pl.DataFrame | None = None) -> dict:
@@ -128,9 +133,10 @@ def longest_record(per_thread: dict[str, int], floor: int = 0) -> dict:
 
 # --- planning ----------------------------------------------------------------------------------
 def plan_increment(entry: dict | None, now: dict[str, str], settings_hash: str,
-                   incremental: bool) -> Increment | None:
-    """An Increment when the bucket's only change since `entry` is added files, else None."""
-    if not incremental or entry is None or entry.get("settings") != settings_hash:
+                   mode: str | None) -> Increment | None:
+    """An Increment when the bucket's only change since `entry` is added files, else None.
+    `mode`: "threads", "months" (--per-month), None (no increment: a full build)."""
+    if mode is None or entry is None or entry.get("settings") != settings_hash:
         return None
     inputs = entry.get("inputs")
     if not inputs or "longest" not in entry:
@@ -147,7 +153,7 @@ def plan_increment(entry: dict | None, now: dict[str, str], settings_hash: str,
     return Increment(added=added, inputs=inputs, stats=entry.get("stats", {}),
                      longest=tuple(tuple(x) for x in entry["longest"]),
                      floor=int(entry.get("floor", 0)),
-                     had_submissions=any(is_submissions(r) for r in inputs))
+                     had_submissions=any(is_submissions(r) for r in inputs), mode=mode)
 
 
 def input_names(rels) -> list[str]:
@@ -283,3 +289,59 @@ def rebuild_increment(root: Path, inc: Increment, comment_files: list[Path],
 
 def dict_copy(d: dict) -> dict:
     return {k: dict_copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+# --- --per-month: a later month appended ---------------------------------------------------------
+def append_month(root: Path, inc: Increment, submission_files: list[Path], old_chains: Path,
+                 options, rules, keys=None):
+    """--per-month joins threads within one month (the group), and chains sort by group first:
+    added comment files whose months all come after every earlier file's are a group of their
+    own, whose chains go after the old ones; old chains change only through submissions (a
+    thread's over_18 and title), so added submission files must hold none of the earlier
+    files' threads (disjoint id ranges; Reddit's RS_<month> holds that month's submissions).
+    Anything else is a FullRebuild. Returns what rebuild_increment returns."""
+    added = {rel: key_columns(root / rel) for rel in inc.added}
+    new_c = [rel for rel in inc.added if not is_submissions(rel)]
+    new_s = [rel for rel in inc.added if is_submissions(rel)]
+    ranges = {rel: file_ranges(k) for rel, k in added.items()}
+    old_groups = [m["groups"][1] for r, m in inc.inputs.items()
+                  if not is_submissions(r) and m.get("groups")]
+    first_new = min((ranges[r]["groups"][0] for r in new_c if ranges[r]["groups"]), default=None)
+    if first_new is None or any("groups" not in m for r, m in inc.inputs.items()
+                                if not is_submissions(r)) \
+            or (old_groups and first_new <= max(old_groups)):
+        raise FullRebuild()
+    for rel in new_s:  # a thread of the old months gets no submission from the added files
+        if any(_overlaps(m.get("links"), ranges[rel]["links"]) for r, m in inc.inputs.items()):
+            raise FullRebuild()
+    reach = [ranges[r]["links"] for r in new_c if ranges[r]["links"]]
+    needed = []
+    for path in submission_files:  # the submissions the new month's threads can join
+        rel = str(path.relative_to(root))
+        if rel in added or any(_overlaps(inc.inputs[rel].get("links"), span) for span in reach):
+            needed.append(path)
+    for rel, meta in inc.inputs.items():
+        if meta.get("pruned") and is_submissions(rel) and any(
+                _overlaps(meta.get("links"), span) for span in reach):
+            raise InputError(
+                f"{', '.join(input_names(inc.added))} reaches threads of {input_names([rel])[0]}, "
+                f"which `rdial prune` removed; extract it again (rdial extract "
+                f"{input_names([rel])[0]} --out CORPUS --force), then build")
+    comments = _concat([read_frame(root / r, schema.COMMENTS) for r in new_c], schema.COMMENTS)
+    subs = _concat([read_frame(p, schema.SUBMISSIONS) for p in needed], schema.SUBMISSIONS) \
+        if submission_files or inc.had_submissions else None
+    per_thread: dict = {}
+    table, month_stats = build_chains(comments, subs, options, rules, keys, longest=per_thread)
+    stats = minus(dict_copy(inc.stats), month_stats, +1)
+    added_subs = pl.concat([added[r] for r in new_s]) if new_s else None
+    # a full build counts every submission row beyond the first of its id; the added ids are
+    # new, so theirs add to the old count
+    stats["submission_duplicates"] = inc.stats.get("submission_duplicates", 0) + (
+        0 if added_subs is None else added_subs.height - added_subs["link_id"].drop_nulls().n_unique())
+    stats["longest_chain"] = max(inc.stats.get("longest_chain", 0), month_stats.get("longest_chain", 0))
+    for turns, link in inc.longest:
+        per_thread[link] = max(per_thread.get(link, 0), turns)
+    old = pq.read_table(old_chains).cast(schema.CHAINS)
+    merged = pa.concat_tables([old, table.cast(schema.CHAINS)]).combine_chunks()
+    touched = set(comments["link_id"].drop_nulls().unique().to_list())
+    return merged, stats, longest_record(per_thread, inc.floor), touched, ranges

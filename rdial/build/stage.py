@@ -38,7 +38,7 @@ from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_files, read_frame
-from rdial.build.incremental import (FullRebuild, Increment, input_names, input_record,
+from rdial.build.incremental import (FullRebuild, Increment, append_month, input_names, input_record,
                                     longest_record, plan_increment, pruned_inputs,
                                     rebuild_increment)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
@@ -276,7 +276,7 @@ def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: R
     The fingerprint covers the files there now and those `rdial prune` removed (as the ledger
     recorded them), so a prune alone does not make a bucket stale."""
     ledger = Ledger(corpus.root, STAGE)
-    incremental = not cfg.per_month and keys is None and not cfg.force
+    mode = None if keys is not None or cfg.force else "months" if cfg.per_month else "threads"
     tasks = []
     for bucket in buckets:
         comment_files, submission_files = bucket_inputs(corpus, bucket)
@@ -292,7 +292,7 @@ def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: R
                                 fingerprint=combine_fingerprints(parts),
                                 size=sum(p.stat().st_size for p in files), keys=keys,
                                 settings_hash=settings_hash, inputs=tuple(sorted(now.items())),
-                                increment=plan_increment(entry, now, settings_hash, incremental)
+                                increment=plan_increment(entry, now, settings_hash, mode)
                                 if corpus.chains_file(bucket).exists() else None,
                                 pruned=pruned))
     return sorted(tasks, key=lambda t: (-t.size, t.bucket))
@@ -327,9 +327,14 @@ def build_bucket(task: BucketTask) -> dict:
     rebuilt = None
     if task.increment is not None:
         try:
-            table, stats, longest, touched, ranges = rebuild_increment(
-                task.root, task.increment, list(task.comment_files), list(task.submission_files),
-                final, task.options, rules, matcher)
+            if task.increment.mode == "months":
+                table, stats, longest, touched, ranges = append_month(
+                    task.root, task.increment, list(task.submission_files), final, task.options,
+                    rules, matcher)
+            else:
+                table, stats, longest, touched, ranges = rebuild_increment(
+                    task.root, task.increment, list(task.comment_files),
+                    list(task.submission_files), final, task.options, rules, matcher)
             rebuilt = {"rebuilt": "threads", "threads_rebuilt": len(touched)}
             records.update({rel: {"fingerprint": inputs[rel], **ranges[rel]} for rel in ranges})
         except FullRebuild:

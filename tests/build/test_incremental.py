@@ -258,3 +258,37 @@ def test_when_every_kept_longest_thread_is_touched_the_bucket_builds_in_full(red
     assert [r.stats["rebuilt"] for r in report.done] == ["full"]
     assert report.totals["longest_chain"] == 4
     assert chain_bytes(inc) == chain_bytes(fresh)
+
+
+# --- --per-month (DialoGPT): a later month appended -----------------------------------------------
+def test_per_month_a_later_month_is_appended_to_the_same_bytes(reddit, tmp_path):
+    s = reddit.submission
+    jan = month_rows(reddit, "2012-01", threads=8)
+    feb = month_rows(reddit, "2012-02", threads=8, late={"t3_m12": "c121"})  # its own group
+    subs = {"RS_2012-01.zst": [s(f"m1{k}", f"title {k}", over_18=k == 1) for k in range(8)]}
+    later_subs = {"RS_2012-02.zst": [s(f"m2{k}", f"feb {k}") for k in range(8)] + [s("m20", "again")]}
+    inc = reddit.corpus(jan, subs, buckets=4, root=tmp_path / "inc")
+    run(inc, per_month=True, with_title=True)
+    built = {p.stem for p in inc.chains_dir.glob("*.parquet")}
+    reddit.corpus(feb, later_subs, root=inc.root)
+    report = run(inc, per_month=True, with_title=True)
+    fresh = reddit.corpus({**jan, **feb}, {**subs, **later_subs}, buckets=4, root=tmp_path / "fresh")
+    assert report.totals == run(fresh, per_month=True, with_title=True).totals
+    assert report.totals["submission_duplicates"] == 1
+    ways = {r.name: r.stats["rebuilt"] for r in report.done}
+    assert ways == {k: "threads" if k in built else "full" for k in ways}
+    assert ways[f"bucket={schema.thread_bucket('t3_m20', 4):05d}"] == "threads"  # its duplicate too
+    assert chain_bytes(inc) == chain_bytes(fresh)
+
+
+def test_per_month_an_earlier_month_added_later_builds_in_full(reddit, tmp_path):
+    feb = month_rows(reddit, "2012-02", threads=3)
+    jan = month_rows(reddit, "2012-01", threads=3)
+    inc = corpus_of(reddit, feb, tmp_path / "inc")
+    run(inc, per_month=True)
+    reddit.corpus(jan, root=inc.root)
+    report = run(inc, per_month=True)
+    fresh = corpus_of(reddit, {**jan, **feb}, tmp_path / "fresh")
+    assert report.totals == run(fresh, per_month=True).totals
+    assert {r.stats["rebuilt"] for r in report.done} == {"full"}
+    assert chain_bytes(inc) == chain_bytes(fresh)
