@@ -22,8 +22,9 @@ build settings) is rebuilt from its old chains file:
      build writes: chains sort by their last turn's link_id, created_utc, id, and never straddle
      threads), written with the same options: the same bytes as a full build.
 
-Not incremental (a full rebuild, as before): --per-month (chains sort by month first), DialoGPT's
-keys, changed or removed inputs, changed settings, --force, a first build. Inputs that
+With --per-month (threads join within a month; chains sort by month first) a later month is its
+own group, appended: append_month. Not incremental (a full rebuild, as before): DialoGPT's keys,
+changed or removed inputs, changed settings, --force, a first build. Inputs that
 `rdial prune` removed stay in the ledger with their ranges: a touched thread inside a pruned
 file's thread range (a late comment beyond the archive window) fails the bucket, naming the file
 to re-extract, instead of building chains without the pruned comments.
