@@ -38,9 +38,9 @@ from rdial.build import keys_hook
 from rdial.build.bucket import ChainOptions, build_chains
 from rdial.build.dialogpt_keys import KeyIndex
 from rdial.build.inputs import bucket_inputs, read_files, read_frame
-from rdial.build.incremental import (FullRebuild, Increment, append_month, input_names, input_record,
-                                    longest_record, plan_increment, pruned_inputs,
-                                    rebuild_increment)
+from rdial.build.incremental import (FullRebuild, Increment, append_month, input_names,
+                                    input_record, longest_record, plan_increment,
+                                    pruned_inputs, rebuild_increment)
 from rdial.config import arg, flag_of, require, save_config, to_jsonable
 from rdial import schema
 from rdial.corpus import Corpus
