@@ -85,6 +85,14 @@ class BlockResult:
     repaired: int = 0
     nulled: dict = field(default_factory=dict)
     reference_lines: int = 0        # lines decided by the per-line reference path
+    n_lines: int = 0                # lines in the block (the decoder counts them: see `decode`)
+
+    def shifted(self, by: int) -> "BlockResult":
+        """Line numbers moved by `by` (a block decoded before its first line was known)."""
+        if by:
+            self.lines = self.lines + by
+            self.bad = [(number + by, *rest) for number, *rest in self.bad]
+        return self
 
 
 # --- the per-line reference ------------------------------------------------------------------------
@@ -194,13 +202,24 @@ class BlockDecoder:
         self.column_order = [(p, attrgetter(p.name))
                              for p in required + [p for p in self.plan if not p.required]]
 
-    def decode(self, data: bytes, first_line: int, n_lines: int) -> BlockResult:
+    def decode(self, data: bytes, first_line: int | None, n_lines: int | None, *,
+               starts_file: bool | None = None) -> BlockResult:
         """Rows, quarantine entries and counters of one block of whole lines. Thread-safe (no
-        shared state is written), so blocks are decoded ahead on several threads."""
-        if first_line == 1 and data.startswith(BOM):
+        shared state is written), so blocks are decoded ahead on several threads.
+
+        `n_lines` None: counted here (the line bounds find every newline anyway, so the reader
+        need not count them too). `first_line` None: lines are numbered from 1 within the
+        block, and `BlockResult.shifted` renumbers them once the block's place is known.
+        `starts_file` (default: `first_line == 1`): the file's first block, whose BOM is dropped."""
+        if starts_file is None:
+            starts_file = first_line == 1
+        if first_line is None:
+            first_line = 1
+        if starts_file and data.startswith(BOM):
             data = data[3:]
         result = BlockResult(table=None, lines=None)
         starts, ends = _line_bounds(data, n_lines)
+        result.n_lines = len(starts)
         refs: list[int] = []
         if self.fast:
             records, rec_lines, refs = self._fast(data, starts, ends, result)
@@ -350,9 +369,12 @@ class BlockDecoder:
         return pa.schema(names).empty_table()
 
 
-def _line_bounds(data: bytes, n_lines: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive, newline excluded) offset of each of the block's lines."""
+def _line_bounds(data: bytes, n_lines: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive, newline excluded) offset of each of the block's lines
+    (`n_lines` None: every line of `data`, a last one without its newline included)."""
     nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if n_lines is None:
+        n_lines = len(nl) + (1 if data and not data.endswith(b"\n") else 0)
     ends = nl if len(nl) >= n_lines else np.append(nl, len(data))
     ends = ends[:n_lines].astype(np.int64)
     starts = np.empty(n_lines, dtype=np.int64)

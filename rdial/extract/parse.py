@@ -80,15 +80,31 @@ class BlockParser:
         Touches no counter and no file: safe on several threads, finished in order by `parse`."""
         if block.damaged:
             return None
-        return self.decoder.decode(block.data, block.first_line, block.n_lines)
+        return self.decoder.decode(block.data, block.first_line, block.n_lines,
+                                   starts_file=block.starts_file)
 
 
 def read_ahead(blocks: Iterable[Block], parser: BlockParser, *, threads: int = 2,
                depth: int = 3) -> Iterator[tuple[Block, BlockResult | None]]:
     """(block, parser.read_ahead(block)) in input order, up to `depth` blocks parsed ahead on
     `threads` threads: parsing was the one thread at 100% while the reader idled at 35%.
+    Unnumbered blocks (`line_blocks(count=False)`) are numbered here, in order, from the
+    decoder's line counts, and their results renumbered to match.
     An error of `blocks` (damage in the compressed file) is raised after the blocks before it."""
     source, pending, error = iter(blocks), deque(), None
+    next_line = 1
+
+    def numbered(block: Block, result: BlockResult | None):
+        nonlocal next_line
+        if block.first_line is None:
+            block.first_line = next_line
+            if block.n_lines is None:
+                block.n_lines = result.n_lines
+            if result is not None:
+                result.shifted(next_line - 1)
+        next_line = block.first_line + block.n_lines
+        return block, result
+
     with contextlib.closing(source) if hasattr(source, "close") else contextlib.nullcontext(), \
             ThreadPoolExecutor(max_workers=threads, thread_name_prefix="parse") as pool:
         while True:
@@ -102,10 +118,10 @@ def read_ahead(blocks: Iterable[Block], parser: BlockParser, *, threads: int = 2
             pending.append((block, pool.submit(parser.read_ahead, block)))
             if len(pending) > depth:
                 block, future = pending.popleft()
-                yield block, future.result()
+                yield numbered(block, future.result())
         while pending:
             block, future = pending.popleft()
-            yield block, future.result()
+            yield numbered(block, future.result())
     if error is not None:
         raise error
 

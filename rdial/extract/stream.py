@@ -75,7 +75,7 @@ def input_blocks(task: InputTask, reader):
                              "convert it to one object a line")
         return array_blocks(task.path.read_bytes(), str(task.path))
     # Decompression and line splitting run in a thread, ahead of the parser.
-    return Prefetched(line_blocks(chunks_with_offsets(reader), DEFAULT_BLOCK), depth=2,
+    return Prefetched(line_blocks(chunks_with_offsets(reader), DEFAULT_BLOCK, count=False), depth=2,
                       name=f"read:{task.name}")
 
 
