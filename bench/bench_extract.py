@@ -5,6 +5,7 @@
     python bench/bench_extract.py --month 2019-10      # 2019-era lines (47 keys, ~1 KB)
     python bench/bench_extract.py --dump RC_2019-10.zst   # any real dump
     python bench/bench_extract.py --no-drift           # skip the drifted twin
+    python bench/bench_extract.py --phases             # thread-CPU of each phase of one extract
 
 All three read the same file in the same invocation, one after the other:
   zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
@@ -31,6 +32,7 @@ it is printed against the targets.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import resource
@@ -59,10 +61,20 @@ def synth_dump(workdir: Path, lines: int, month: str) -> Path:
 def drifted_dump(dump: Path) -> Path:
     """The same lines with created_utc a string on every other line and `edited` false, an int
     and true in turn, as real months drift (RC_2015-02: both; `edited`: 450 of 490 months);
-    cached beside the dump."""
+    cached beside the dump. Written by the same compressor as `rdial synth` (level 1, window log
+    31, content checksum), so the two files cost the same to decompress and the comparison
+    measures the decode path alone: the earlier twin, from `zstd -3 --long=31 -T2`, cost 15%
+    more CPU to decompress (1.28-1.40 s against 1.11-1.22 for the 2005 dump, 3 runs each)."""
     import re
 
-    out = dump.parent / f"drift-{dump.name}"
+    import zstandard
+
+    from rdial.synth.config import SynthConfig
+    from rdial.synth.writers import zst_compressor
+
+    level = SynthConfig.__dataclass_fields__["level"].default  # what `rdial synth` used
+
+    out = dump.parent / f"drift2-{dump.name}"  # drift-: the earlier twin (zstd CLI), not reused
     if out.exists():
         return out
     print(f"writing the drifted twin {out} ...", flush=True)
@@ -70,16 +82,14 @@ def drifted_dump(dump: Path) -> Path:
     edited = re.compile(rb'"edited":false')
     flips = [b'"edited":false', b'"edited":1500000000', b'"edited":true']
     tmp = out.with_suffix(".tmp")
-    dec = subprocess.Popen(["zstd", "-dc", "--long=31", str(dump)], stdout=subprocess.PIPE)
-    enc = subprocess.Popen(["zstd", "-q", "-3", "--long=31", "-T2", "-o", str(tmp), "-f"],
-                           stdin=subprocess.PIPE)
-    for i, line in enumerate(dec.stdout):
-        if i % 2:
-            line = created.sub(rb'"created_utc":"\1"', line, count=1)
-        enc.stdin.write(edited.sub(flips[i % 3], line, count=1))
-    enc.stdin.close()
-    if dec.wait() or enc.wait():
-        raise SystemExit("zstd failed writing the drifted dump")
+    with open(dump, "rb") as src, open(tmp, "wb") as dst:
+        lines = io.BufferedReader(zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(src),
+                                  buffer_size=1 << 22)
+        with zst_compressor(level).stream_writer(dst, closefd=False) as enc:
+            for i, line in enumerate(lines):
+                if i % 2:
+                    line = created.sub(rb'"created_utc":"\1"', line, count=1)
+                enc.write(edited.sub(flips[i % 3], line, count=1))
     tmp.rename(out)
     return out
 
@@ -234,6 +244,91 @@ def floor_us_per_line(dump: Path, lines: int) -> dict[str, float]:
     return {k: 1e6 * v / n for k, v in result.items()} | {"lines": n}
 
 
+# --- where the time goes: thread-CPU of each phase, one extract in this process ---------------
+def phase_profile(dump: Path, out: Path) -> None:
+    """Run the extract in this process with each phase's functions wrapped in a thread-CPU
+    clock (the calls are per block, per spill or per bucket file: the clocks cost nothing
+    measurable), and print each phase's CPU per line. Phases nest (indented: part of the one
+    above); the reader thread is timed whole."""
+    import threading
+
+    import rdial.extract.bucket_writer as bw
+    import rdial.extract.decode as dec
+    import rdial.extract.parse as parse
+    import rdial.extract.readers as readers
+    import rdial.extract.stream as stream
+    from rdial.extract.cli import main as extract_main
+
+    spent: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def add(name: str, seconds: float) -> None:
+        with lock:
+            spent[name] = spent.get(name, 0.0) + seconds
+
+    def clocked(name, fn):
+        def wrapper(*args, **kwargs):
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                add(name, time.thread_time() - start)
+        return wrapper
+
+    class ClockedDecoder:  # msgspec's Decoder is a C type: wrap the instance
+        def __init__(self, inner):
+            self.inner = inner
+
+        def decode_lines(self, data):
+            return clocked("    msgspec decode_lines", self.inner.decode_lines)(data)
+
+    patches = [
+        (readers.Prefetched, "_produce", "reader thread: decompress + cut blocks"),
+        (dec.BlockDecoder, "decode", "parse threads: decode a block"),
+        (dec, "_line_bounds", "  line bounds (numpy)"),
+        (dec.BlockDecoder, "_fast", "  checks + msgspec"),
+        (dec.BlockDecoder, "_columns", "  msgspec Structs -> Arrow"),
+        (dec, "normalize_table", "  normalize_table"),
+        (dec.BlockDecoder, "_reference", "  per-line reference"),
+        (parse.BlockParser, "parse", "main: finish blocks (counters, quarantine)"),
+        (stream, "thread_buckets", "main: thread buckets"),
+        (stream.TaskProgress, "report", "main: progress"),
+        (bw.BucketedParquetWriter, "_append_spills", "spill thread: group + spill (IPC)"),
+        (bw.BucketedParquetWriter, "_group", "  group: sort (gather on 2 threads, not here)"),
+        (bw.BucketedParquetWriter, "_write_bucket", "bucket files: read back + Parquet (2 threads)"),
+    ]
+    saved = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in patches]
+    init = dec.BlockDecoder.__init__
+
+    def clocked_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.decoder = ClockedDecoder(self.decoder)
+
+    try:
+        for owner, attr, name in patches:
+            setattr(owner, attr, clocked(name, getattr(owner, attr)))
+        dec.BlockDecoder.__init__ = clocked_init
+        shutil.rmtree(out, ignore_errors=True)
+        wall, cpu = time.perf_counter(), time.process_time()
+        extract_main([str(dump), "--out", str(out), "--no-progress"])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        for owner, attr, fn in saved:
+            setattr(owner, attr, fn)
+        dec.BlockDecoder.__init__ = init
+    stats = json.loads((out / "stats" / "extract" / f"{dump.name}.json").read_text())
+    n = stats["lines"]
+    print(f"phases of one extract of {n:,} lines in this process: {wall:.2f} s wall, {cpu:.2f} s "
+          f"CPU ({1e6 * cpu / n:.2f} us/line); load average {os.getloadavg()[0]:.2f}")
+    for _, _, name in patches:
+        print(f"  {name:50s} {1e6 * spent.get(name, 0.0) / n:6.2f} us/line")
+        if name == "  checks + msgspec":
+            key = "    msgspec decode_lines"
+            print(f"  {key:50s} {1e6 * spent.get(key, 0.0) / n:6.2f} us/line")
+    print(f"  {'rest (start-up, imports, gathers, GC, publish)':50s} "
+          f"{1e6 * (cpu - sum(v for k, v in spent.items() if not k.startswith(' '))) / n:6.2f} us/line")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000, help="synthetic dump size")
@@ -242,6 +337,8 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="benchmark this zst dump instead")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rdial-bench-extract")
     parser.add_argument("--no-drift", action="store_true", help="skip the drifted twin of the dump")
+    parser.add_argument("--phases", action="store_true",
+                        help="only the per-phase CPU of one extract, in this process")
     parser.add_argument("--floor-lines", type=int, default=400_000,
                         help="lines timed for the floor (0: skip it)")
     args = parser.parse_args()
@@ -249,6 +346,9 @@ def main() -> None:
     dump = args.dump or synth_dump(args.workdir, args.lines, args.month)
     print(f"dump: {dump} ({dump.stat().st_size / 1e6:.1f} MB compressed); "
           f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    if args.phases:
+        phase_profile(dump, args.workdir / "corpus-phases")
+        return
 
     rdial_s, rdial_cpu, rss, stats = rdial_extract(dump, args.workdir / "corpus")
     lines = stats["lines"]

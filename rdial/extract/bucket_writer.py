@@ -62,6 +62,8 @@ class BucketedParquetWriter:
         self._spills: list[tuple[Path, dict[int, tuple[int, int]]]] = []  # (file, bucket -> range)
         self._spilling: Future | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spill")
+        # One gather pool for every spill, not new threads per spill (see docs/extract.md).
+        self._gather = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="gather")
         self._spill_fds: dict[int, int] = {}
         self._written: list[int] = []
         self.rows = 0
@@ -113,9 +115,8 @@ class BucketedParquetWriter:
         buckets = np.concatenate([b for _, b in blocks])
         order = np.argsort(buckets, kind="stable")
         indices = pa.array(order)
-        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="gather") as pool:
-            columns = list(pool.map(lambda column: column.take(indices).combine_chunks(),
-                                    table.columns))
+        columns = list(self._gather.map(lambda column: column.take(indices).combine_chunks(),
+                                        table.columns))
         ordered = pa.Table.from_arrays(columns, schema=table.schema)
         present, starts = np.unique(buckets[order], return_index=True)
         ends = np.append(starts[1:], len(order))
@@ -177,6 +178,7 @@ class BucketedParquetWriter:
             self._held, self._held_bytes = {}, 0
         finally:
             self._pool.shutdown(wait=True)
+            self._gather.shutdown(wait=True)
 
     def _write_bucket(self, bucket: int) -> bool:
         """Write one bucket's file; False when none of its rows is kept."""
@@ -206,6 +208,7 @@ class BucketedParquetWriter:
         except Exception:  # noqa: BLE001 - the run is failing already
             pass
         self._pool.shutdown(wait=True)
+        self._gather.shutdown(wait=True)
 
     @property
     def buckets(self) -> list[int]:

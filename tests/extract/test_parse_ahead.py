@@ -3,6 +3,8 @@ damage in the compressed file still comes after every block before it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rdial.extract.lines import Block
@@ -61,3 +63,42 @@ def test_damage_is_raised_after_the_blocks_before_it(rx, tmp_path):
         for block, ahead in read_ahead(damaged(), parser, threads=2, depth=1):
             seen.append((block.first_line, ahead.reference_lines))
     assert seen == [(1, 0), (6, 1), (12, 0)]  # the broken line alone left the block path
+
+
+def test_unnumbered_blocks_are_numbered_from_the_decoder_as_counted_ones_are(rx, tmp_path):
+    """The streaming path leaves line counting to the decoder (`line_blocks(count=False)`):
+    block numbers, row line numbers and quarantine entries are those of counted blocks, BOM,
+    blank lines, bad lines and a damaged tail included."""
+    from rdial.extract.lines import line_blocks
+
+    lines = rx.many_comments(60, threads=7)
+    lines[0] = b"\xef\xbb\xbf" + lines[0]            # a BOM before line 1: dropped
+    lines[9], lines[30] = b"", b'{"id": "cx", "body": '  # a blank line, a bad one
+    data = b"\n".join(lines) + b"\n" + b'{"id": "cut'  # a partial last line, then damage
+
+    def chunks():
+        for i in range(0, len(data), 700):
+            yield data[i:i + 700], i
+        raise CorruptInputError(tmp_path / "RC_x.zst", 99, "corrupt zst data")
+
+    def run_count(count: bool, name: str):
+        q = QuarantineWriter(tmp_path / f"{name}.jsonl", tmp_path / f"{name}-staging")
+        parser = BlockParser(COMMENT_SPEC, q, max_line_bytes=1 << 20)
+        seen, rows = [], []
+        with pytest.raises(CorruptInputError):
+            for block, ahead in read_ahead(line_blocks(chunks(), target=2000, count=count), parser,
+                                           threads=2, depth=1):
+                seen.append((block.first_line, block.n_lines, block.damaged))
+                table, numbers = parser.parse(block, ahead)
+                rows += zip(numbers.tolist(), table.column("id").to_pylist())
+        q.close()
+        return seen, rows, q.tmp.read_text(), parser.blank
+
+    counted, unnumbered = run_count(True, "counted"), run_count(False, "unnumbered")
+    assert unnumbered == counted
+    seen, rows, quarantine, blank = unnumbered
+    assert seen[-1] == (61, 1, True) and sum(n for _, n, _ in seen) == 61
+    assert [n for n, _ in rows] == [n for n in range(1, 61) if n not in (10, 31)]
+    assert rows[0] == (1, "c0") and blank == 1  # the BOM did not spoil line 1
+    assert [(e["line"], e["reason"]) for e in map(json.loads, quarantine.splitlines())] == [
+        (31, "bad_json"), (61, "truncated")]
