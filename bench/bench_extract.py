@@ -152,18 +152,31 @@ def zstd_cli(dump: Path) -> tuple[float, float]:
     return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
 
 
+# Runs a command and prints its wait4 usage. Linux gives an exec'd child the peak RSS of the
+# memory it was spawned from (vfork: the parent's own peak; exec_mmap keeps the old mm's high
+# water mark), so a child spawned from this process after the baseline (2 GiB zstd window) or
+# the twin's writing reported *their* peak: the 2.66 GiB of the drifted 2019 twin was the bench's
+# baseline, not rdial (measured: a no-op child spawned after 1.5 GB was touched and freed here
+# reports 1.48 GiB). Spawned from this small fresh interpreter, the command's peak is its own.
+_LAUNCH = """import json, os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status), time.perf_counter() - start,
+                  usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))"""
+
+
 def rdial_extract(dump: Path, out: Path) -> tuple[float, float, int, dict]:
     """Wall and CPU seconds, peak RSS (bytes) of the extract command, and its per-input stats."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "rdial.extract.cli", str(dump), "--out", str(out), "--no-progress"]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    launched = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], cwd=ROOT, check=True,
+                              stdout=subprocess.PIPE)
+    status, seconds, cpu, maxrss = json.loads(launched.stdout)  # timed in the launcher
+    if status != 0:
         raise SystemExit(f"rdial extract failed with status {status}")
     stats = json.loads((out / "stats" / "extract" / f"{dump.name}.json").read_text())
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, stats
+    return seconds, cpu, maxrss * 1024, stats
 
 
 # --- the floor -----------------------------------------------------------------------------------
