@@ -11,11 +11,12 @@ All three read the same file in the same invocation, one after the other:
   zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
   baseline   what the PushshiftDumps scripts do: zstandard stream_reader, decode chunks to str,
              split on "\\n", stdlib json.loads per line, nothing written
-  rdial      `python -m rdial.extract.cli DUMP --out TMP` (1024 buckets, Parquet written), wall
-             time of the whole command including interpreter start-up, and its peak RSS
+  rdial      `python -m rdial.extract.cli DUMP --out TMP` (buckets chosen from the data, Parquet
+             written), wall time of the whole command including interpreter start-up, and its
+             peak RSS (spawned from a small launcher, so the figure is rdial's own: see _LAUNCH)
   drift      the same dump with created_utc int/string mixed line by line and `edited`
-             false/int/true mixed (Pushshift's own months drift like this), rdial again: its
-             lines/s beside the uniform dump's (target: within 10%)
+             false/int/true mixed (Pushshift's own months drift like this), written by synth's
+             compressor, rdial again: its lines/s beside the uniform dump's (target: within 10%)
 Targets (issue 2): rdial >= 3.5x baseline lines/s, >= 0.45x zstd lines/s, peak RSS < 2.5 GiB.
 The machine is shared: the load average is printed before and after; rerun when it is high.
 
