@@ -4,14 +4,16 @@
 print(run_filter(FilterConfig(corpus='corpus', preset='dialogpt')).summary())"
 
 Steps (each a set of independent tasks on the executor; buckets run in parallel):
-  1. per bucket: read chains/bucket=N.parquet, cut and judge every chain (rules.py), decide its
-     split (splits.py); spill target trigrams and dialogue hashes of the passing chains for the
-     corpus-wide rules;
+  1. per bucket: read chains/bucket=N.parquet; cut and judge every chain (rules.py) and decide
+     its split (splits.py), except the chains whose verdict the last run kept (verdicts.py:
+     CORPUS/cache/filter, keyed by the chain's content and the settings); spill target
+     trigrams and dialogue hashes of the passing chains for the corpus-wide rules;
   2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
   3. in bucket order, one bucket in memory at a time: mark duplicates and bland targets, then
      stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet (shards.py) and,
      with keep_rejects, the dropped ones into rejects/ with their `reason` and `split`.
-Scratch files live in CORPUS/_work/filter and go when the run ends. The new shards/ (Parquet
+Scratch files live in CORPUS/_work/filter and go when the run ends; the verdicts of step 1
+are swapped into CORPUS/cache/filter after the shards (--force ignores them and judges all). The new shards/ (Parquet
 files only; their stats and config go to CORPUS/stats/filter.json and config/filter.json) is
 written beside the old one and swapped in at the end, so a killed
 run leaves the previous shards intact and a rerun gives the same files. A bucket that fails is
@@ -21,6 +23,7 @@ reported and left out (exit status 1); the others are still published.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import time
@@ -36,7 +39,7 @@ from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers
-from rdial.filter import blandness, discard_keys, duplicates
+from rdial.filter import blandness, discard_keys, duplicates, verdicts
 from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.shards import ParquetShardWriter
@@ -89,7 +92,8 @@ class FilterConfig:
     executor: str = field(default="local", metadata=arg("where tasks run", choices=("local", "ray")))
     progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
     force: bool = field(default=False, metadata=arg(
-        "recompute the shards even when the chains and settings are those of the last run"))
+        "recompute the shards even when the chains and settings are those of the last run, "
+        "judging every chain again (ignoring the verdicts kept in CORPUS/cache/filter)"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
@@ -154,6 +158,9 @@ class BucketTask:
     fractions: tuple
     parts: int
     discard: DiscardDigests | None = None  # DialoGPT's keys (discard_keys.py)
+    seeds: tuple[int, int] = (0, 0)  # verdict keys (verdicts.py): from the settings fingerprint
+    cache_in: Path | None = None  # the previous run's verdicts (None: judge every chain)
+    cache_out: Path | None = None  # this run's, published with the shards
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.chains})"
@@ -179,25 +186,49 @@ def read_chains(path: Path) -> pl.DataFrame:
     return pl.from_arrow(table)  # type: ignore[return-value]
 
 
-def judge_bucket(task: BucketTask) -> dict:
-    """Step 1: local rules, split, and the spills for the corpus-wide rules."""
-    reset_peak()
+def judge_chains(task: BucketTask, chains: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """The per-chain rules on `chains` -> (_row, _k1, _k2, step 1's row[, h1, h2]) per chain."""
     s = task.settings
-    judged = ChainRules(s, discard=task.discard).apply(read_chains(task.chains))
+    judged = ChainRules(s, discard=task.discard).apply(chains)
     judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
                                  pl.col("norm_texts").list.last().fill_null("").alias("_tgt"))
+    if "duplicate" in s.rules:
+        judged = judged.with_columns(duplicates.dialogue_keys(judged, task.bucket).select("h1", "h2"))
+    return pl.concat([keys, judged.drop("norm_texts")], how="horizontal")
+
+
+def judge_bucket(task: BucketTask) -> dict:
+    """Step 1: local rules (only for chains the verdict cache does not know), split, and the
+    spills for the corpus-wide rules."""
+    reset_peak()
+    s = task.settings
+    chains = read_chains(task.chains)
+    keys = verdicts.chain_keys(chains, task.seeds)
+    cached = verdicts.read_cached(verdicts.cache_path(task.cache_in, task.bucket)
+                                  if task.cache_in else None)
+    hits, misses = verdicts.split_hits(keys, cached)
+    fresh = (judge_chains(task, chains[misses], keys[misses]) if len(misses) else None)
+    try:
+        judged = verdicts.assemble(hits, fresh)
+    except ValueError:  # a cache from other code: judge the bucket whole
+        hits, misses = None, keys[verdicts.ROW]
+        judged = judge_chains(task, chains, keys)
     passing = judged.filter(pl.col("reason").is_null())
     writer = f"bucket={task.bucket:05d}"
     if "bland" in s.rules:
         counts = blandness.trigram_counts(passing["_tgt"])
         PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram", writer=writer)
     if "duplicate" in s.rules:
-        keys = duplicates.dialogue_keys(judged, task.bucket).filter(judged["reason"].is_null())
+        keys = passing.select("h1", "h2", pl.lit(task.bucket, pl.Int32).alias("bucket"),
+                              pl.col(verdicts.ROW).cast(pl.Int64).alias("row"))
         PartitionSpill(task.work / "dialogues", task.parts).write(keys, key="h1", writer=writer)
+    verdicts.write_cache(verdicts.cache_path(task.cache_out, task.bucket), judged)
     out = pass1_path(task.work, task.bucket)
     out.parent.mkdir(parents=True, exist_ok=True)
-    judged.drop("norm_texts").write_parquet(out, compression="lz4")  # scratch: fast beats small
-    return {"bucket": task.bucket, "chains": judged.height, "peak_rss_mb": peak_mb(),
+    judged.drop(verdicts.ROW, *verdicts.KEYS, "h1", "h2", strict=False) \
+        .write_parquet(out, compression="lz4")  # scratch: fast beats small
+    return {"bucket": task.bucket, "chains": judged.height, "judged": len(misses),
+            "reused": judged.height - len(misses), "peak_rss_mb": peak_mb(),
             **thread_summary(passing["link_id"], passing["split"])}
 
 
@@ -276,6 +307,17 @@ def run_fingerprint(cfg: FilterConfig, settings: RuleSettings, buckets: list[tup
     return combine_fingerprints(parts)
 
 
+def verdict_fingerprint(cfg: FilterConfig, settings: RuleSettings,
+                        discard: DiscardDigests | None) -> str:
+    """What one chain's step-1 verdict depends on besides the chain itself (verdicts.py): the
+    settings with their list files, DialoGPT's keys, the split fractions and rule. Not the
+    shard layout or --keep-rejects, which only shape the output, nor where the TOML files
+    were read from (`sources`: the values they set and the list files' content count)."""
+    return combine_fingerprints({"settings": dataclasses.replace(settings, sources=[]).fingerprint(),
+                                 "keys": discard.fingerprint if discard is not None else "",
+                                 "split": json.dumps([list(cfg.split_fractions), SPLIT_RULE])})
+
+
 def _run(ctx: StageContext, fn, tasks, desc: str) -> tuple[list, list[TaskFailure]]:
     results = ctx.map(fn, tasks, f"filter: {desc}")
     failures = [r for r in results if isinstance(r, TaskFailure)]
@@ -289,6 +331,9 @@ def sweep_leftovers(corpus: Corpus) -> None:
     for name in ("shards", "rejects"):
         for p in corpus.root.glob(f"{TMP_PREFIX}*-{name}"):
             shutil.rmtree(p, ignore_errors=True)
+    cache = verdicts.cache_dir(corpus.root)
+    for p in cache.parent.glob(f"{TMP_PREFIX}*-{cache.name}"):
+        shutil.rmtree(p, ignore_errors=True)
     sweep_temporaries(corpus.root / "shards")
 
 
@@ -371,7 +416,9 @@ class FilterStage(Stage):
                     f"--force recomputes them): {s['chains_out']} chains in {report.corpus / 'shards'}")
         else:
             head = (f"filter: preset {s['preset']}, {s['chains_out']} of {s['chains_in']} chains "
-                    f"kept -> {report.corpus / 'shards'}")
+                    f"kept -> {report.corpus / 'shards'}; {s.get('chains_judged', 0)} chains "
+                    f"judged, {s.get('chains_reused', 0)} verdicts reused from "
+                    f"{verdicts.cache_dir(report.corpus)}")
         return "\n".join([head, filter_table(s, report.failed)] + report.problems)
 
 
@@ -390,7 +437,11 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard)
+    cache = verdicts.cache_dir(corpus.root)
+    new_cache = temporary_name(cache)  # beside the old one; swapped in after the shards
+    seeds = verdicts.key_seeds(verdict_fingerprint(cfg, settings, discard))
+    tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard,
+                        seeds=seeds, cache_in=None if cfg.force else cache, cache_out=new_cache)
              for b, p in buckets]
     judged, failures = _run(ctx, judge_bucket, tasks, "judging chains")
     peaks = {"judge": _max_peak(judged)}
@@ -398,6 +449,7 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     tasks = [t for t in tasks if t.bucket not in failed]
     if not tasks:  # nothing to publish: keep the previous shards rather than empty ones
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(new_cache, ignore_errors=True)
         raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
                          f"{corpus.shards_dir} left as it was")
     global_stats = {}
@@ -413,10 +465,14 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                     global_stats[k] = global_stats.get(k, 0) + v
     done = sorted(t.bucket for t in tasks)
     moves, notes = plan_moves([r for r in judged if isinstance(r, dict)], cfg.split_fractions)
-    extra = dict(global_stats, failed_buckets=sorted(failed), peak_rss_mb=peaks,
+    done_results = [r for r in judged if isinstance(r, dict)]
+    extra = dict(global_stats, chains_judged=sum(r["judged"] for r in done_results),
+                 chains_reused=sum(r["reused"] for r in done_results),
+                 failed_buckets=sorted(failed), peak_rss_mb=peaks,
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
     stats = publish(corpus, cfg, settings, work, done, extra, moves)
+    publish_verdicts(cache, new_cache, sorted(failed))
     stats["seconds"] = round(time.time() - started, 3)
     write_outputs(corpus, cfg, settings, stats)
     if not failures:  # a run that left buckets out must run again next time
@@ -427,6 +483,17 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
         work.parent.rmdir()  # CORPUS/_work, when no other stage is using it
     return [TaskResult("shards", "done", stats, ["shards"])] + [
         TaskResult(f"bucket={f.task.bucket:05d}", "failed", message=f.message) for f in failures]
+
+
+def publish_verdicts(cache: Path, new_cache: Path, failed: list[int]) -> None:
+    """Swap this run's verdicts in (after the shards: a run killed between the two swaps leaves
+    the old verdicts, still valid by their keys). A failed bucket keeps its old file."""
+    new_cache.mkdir(parents=True, exist_ok=True)
+    for bucket in failed:
+        old = verdicts.cache_path(cache, bucket)
+        if old.is_file():
+            shutil.copyfile(old, verdicts.cache_path(new_cache, bucket))
+    replace_dir(new_cache, cache)
 
 
 def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path,

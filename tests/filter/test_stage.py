@@ -126,11 +126,15 @@ def test_leftovers_of_a_killed_run_are_swept_and_stale_rejects_removed(tmp_path)
     half = tmp_path / "c/.tmp-0123456789ab-shards/train"
     half.mkdir(parents=True)
     (half / "part-00000.parquet").write_bytes(b"half")
+    half_cache = tmp_path / "c/cache/.tmp-0123456789ab-filter"
+    half_cache.mkdir()
+    (half_cache / "bucket=00000.parquet").write_bytes(b"half")
     run_filter(cfg(corpus.root, preset="dialogpt"))
     assert not (tmp_path / "c/.tmp-0123456789ab-shards").exists()
     assert not (tmp_path / "c/rejects").exists()
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == \
-        [".rdial.lock", "_ledger", "chains", "config", "corpus.json", "shards", "stats"]
+        [".rdial.lock", "_ledger", "cache", "chains", "config", "corpus.json", "shards", "stats"]
+    assert sorted(p.name for p in (tmp_path / "c/cache").iterdir()) == ["filter"]
 
 
 def test_when_every_bucket_fails_the_previous_shards_stay(tmp_path):
