@@ -9,7 +9,11 @@ What a monthly run costs once a corpus is long, against rebuilding it, in one ru
   rdial     `rdial build` on it: the increment (only the threads the month reaches,
             rdial/build/incremental.py)
   baseline  `rdial build --force` on a second copy: every bucket from all its months
-  filter    `rdial filter` on the incremental corpus (it reruns whole: every bucket changed)
+  filter    `rdial filter` on the incremental corpus: it judges only the chains whose content
+            is new (the verdicts of the filter run on months 1..MM-1 are kept in
+            CORPUS/cache/filter, rdial/filter/verdicts.py); baseline: `rdial filter --force`
+            (every chain judged) on the --force-built copy. Their shards must be byte-identical
+            and their stats equal (but for run-only keys: seconds, peaks, judged/reused)
   prune     `rdial prune --dry-run`: the extracted bytes a user could drop
 
 Every measured command is its own child process; its CPU seconds (user + system, the load on
@@ -70,6 +74,8 @@ def main(argv=None) -> int:
         timed(rdial + ["extract", *old, "--out", str(base), "--buckets", str(args.buckets),
                        "--no-progress"], env)
         timed(rdial + ["build", str(base), "--no-progress", "--workers", str(args.workers)], env)
+    if not (base / "cache" / "filter").is_dir():  # the last monthly run's filter: its verdicts
+        timed(rdial + ["filter", str(base), "--no-progress", "--workers", str(args.workers)], env)
     inc, full = work / "inc", work / "full"
     for d in (inc, full):
         shutil.rmtree(d, ignore_errors=True)
@@ -81,7 +87,8 @@ def main(argv=None) -> int:
     w = ["--no-progress", "--workers", str(args.workers)]
     figures["build, incremental"] = timed(rdial + ["build", str(inc), *w], env)
     figures["build --force (baseline)"] = timed(rdial + ["build", str(full), "--force", *w], env)
-    figures["filter (whole)"] = timed(rdial + ["filter", str(inc), *w], env)
+    figures["filter, incremental"] = timed(rdial + ["filter", str(inc), *w], env)
+    figures["filter --force (baseline)"] = timed(rdial + ["filter", str(full), "--force", *w], env)
     figures["prune --dry-run"] = timed(rdial + ["prune", str(inc), "--dry-run"], env)
 
     same = all((inc / "chains" / p.name).read_bytes() == p.read_bytes()
@@ -89,6 +96,13 @@ def main(argv=None) -> int:
     stats = {d: json.loads((d / "stats" / "build.json").read_text()) for d in (inc, full)}
     equal = stats[inc]["totals"] == stats[full]["totals"]
     run = stats[inc]["run"]
+    fstats = {d: json.loads((d / "stats" / "filter.json").read_text()) for d in (inc, full)}
+    run_only = ("seconds", "seconds_per_step", "peak_rss_mb", "chains_judged", "chains_reused")
+    shards = {d: {str(p.relative_to(d)): p.read_bytes() for p in sorted((d / "shards").rglob("*.parquet"))}
+              for d in (inc, full)}
+    same_shards = shards[inc] == shards[full] and len(shards[full]) >= 3
+    same_fstats = ({k: v for k, v in fstats[inc].items() if k not in run_only}
+                   == {k: v for k, v in fstats[full].items() if k not in run_only})
     print(f"bench_incremental: {args.months} months x {args.comments:,} comments, "
           f"{args.buckets} buckets, workers {args.workers}, load average "
           f"{os.getloadavg()[0]:.1f}")
@@ -100,9 +114,21 @@ def main(argv=None) -> int:
     print(f"  new month touched {run['built']} of {run['buckets']} buckets, "
           f"{run['built_from_chains']} rebuilt from their chains, {run['threads_rebuilt']:,} "
           f"threads rebuilt of {stats[full]['run']['threads_rebuilt']:,}")
+    b, i = figures["filter --force (baseline)"], figures["filter, incremental"]
+    print(f"  filter: baseline / incremental = {b['cpu'] / i['cpu']:.2f}x CPU, "
+          f"{b['wall'] / i['wall']:.2f}x wall")
+    for d, name in ((inc, "incremental"), (full, "baseline")):
+        f = fstats[d]
+        steps = ", ".join(f"{k} {v:.2f}" for k, v in f.get("seconds_per_step", {}).items())
+        print(f"  filter {name:11s}: {f['chains_judged']:,} chains judged, "
+              f"{f['chains_reused']:,} verdicts reused of {f['chains_in']:,}; wall s per step: {steps}")
+    cache = sum(p.stat().st_size for p in (inc / "cache" / "filter").glob("*.parquet"))
+    chains = sum(p.stat().st_size for p in (inc / "chains").glob("*.parquet"))
+    print(f"  verdict cache {cache / 1e6:.1f} MB beside {chains / 1e6:.1f} MB of chains")
     print("  " + figures["prune --dry-run"]["out"].strip().splitlines()[-1])
-    print(f"  chains byte-identical: {same}; totals equal: {equal}")
-    return 0 if same and equal else 1
+    print(f"  chains byte-identical: {same}; totals equal: {equal}; shards byte-identical: "
+          f"{same_shards}; filter stats equal: {same_fstats}")
+    return 0 if same and equal and same_shards and same_fstats else 1
 
 
 if __name__ == "__main__":

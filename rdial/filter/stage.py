@@ -444,6 +444,7 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                         seeds=seeds, cache_in=None if cfg.force else cache, cache_out=new_cache)
              for b, p in buckets]
     judged, failures = _run(ctx, judge_bucket, tasks, "judging chains")
+    steps = {"judge": round(time.time() - started, 3)}  # wall seconds per step, this run's
     peaks = {"judge": _max_peak(judged)}
     failed = {f.task.bucket for f in failures}
     tasks = [t for t in tasks if t.bucket not in failed]
@@ -455,7 +456,9 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     global_stats = {}
     if any(r in settings.rules for r in CORPUS_WIDE) and tasks:
         parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
+        mark = time.time()
         results, part_failures = _run(ctx, reduce_part, parts, "corpus-wide counts")
+        steps["corpus_counts"] = round(time.time() - mark, 3)
         if part_failures:  # without every partition the global rules would be wrong: stop
             raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
         peaks["corpus_counts"] = _max_peak(results)
@@ -471,9 +474,12 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                  failed_buckets=sorted(failed), peak_rss_mb=peaks,
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
+    mark = time.time()
     stats = publish(corpus, cfg, settings, work, done, extra, moves)
     publish_verdicts(cache, new_cache, sorted(failed))
+    steps["publish"] = round(time.time() - mark, 3)
     stats["seconds"] = round(time.time() - started, 3)
+    stats["seconds_per_step"] = steps
     write_outputs(corpus, cfg, settings, stats)
     if not failures:  # a run that left buckets out must run again next time
         ledger.record("shards", task.fingerprint, outputs=["shards"],

@@ -100,4 +100,4 @@ def write_cache(path: Path, judged: pl.DataFrame) -> None:
     rows = judged.drop(ROW).unique(KEYS, keep="first", maintain_order=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        rows.write_parquet(tmp, compression="lz4")
+        rows.write_parquet(tmp, compression="zstd")  # ~1.1x the chains; lz4: 1.7x, for 0.03 s less a bucket

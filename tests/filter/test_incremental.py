@@ -25,7 +25,7 @@ MONTHS = ["2012-01", "2012-02", "2012-03"]
 # bland fires on a small corpus only with a low count (no synthetic dialogue repeats at this
 # size: duplicates are tested on inline chains below)
 CONFIG = 'base = "rdial"\nbland_min_count = 2\nbland_fraction = 0.5\n'
-RUN_ONLY = {"seconds", "peak_rss_mb", "chains_judged", "chains_reused", "exit_status",
+RUN_ONLY = {"seconds", "seconds_per_step", "peak_rss_mb", "chains_judged", "chains_reused", "exit_status",
             "problems", "failed_tasks"}
 
 
