@@ -166,10 +166,6 @@ class BucketTask:
         return f"bucket {self.bucket} ({self.chains})"
 
 
-def pass1_path(work: Path, bucket: int) -> Path:
-    return work / "pass1" / f"bucket={bucket:05d}.parquet"
-
-
 def read_chains(path: Path) -> pl.DataFrame:
     try:
         table = pq.ParquetFile(path).read()
@@ -222,11 +218,8 @@ def judge_bucket(task: BucketTask) -> dict:
         keys = passing.select("h1", "h2", pl.lit(task.bucket, pl.Int32).alias("bucket"),
                               pl.col(verdicts.ROW).cast(pl.Int64).alias("row"))
         PartitionSpill(task.work / "dialogues", task.parts).write(keys, key="h1", writer=writer)
+    # this run's verdicts are also step 3's input (no second copy of the bucket is written)
     verdicts.write_cache(verdicts.cache_path(task.cache_out, task.bucket), judged)
-    out = pass1_path(task.work, task.bucket)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    judged.drop(verdicts.ROW, *verdicts.KEYS, "h1", "h2", strict=False) \
-        .write_parquet(out, compression="lz4")  # scratch: fast beats small
     return {"bucket": task.bucket, "chains": judged.height, "judged": len(misses),
             "reused": judged.height - len(misses), "peak_rss_mb": peak_mb(),
             **thread_summary(passing["link_id"], passing["split"])}
@@ -475,7 +468,7 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
     mark = time.time()
-    stats = publish(corpus, cfg, settings, work, done, extra, moves)
+    stats = publish(corpus, cfg, settings, work, new_cache, done, extra, moves)
     publish_verdicts(cache, new_cache, sorted(failed))
     steps["publish"] = round(time.time() - mark, 3)
     stats["seconds"] = round(time.time() - started, 3)
@@ -502,7 +495,7 @@ def publish_verdicts(cache: Path, new_cache: Path, failed: list[int]) -> None:
     replace_dir(new_cache, cache)
 
 
-def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path,
+def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path, judged: Path,
             buckets: list[int], extra: dict, moves: dict) -> dict:
     """Steps 3 and 4, bucket by bucket: the corpus-wide rules, then stream the chains into new
     shard (and reject) directories, and swap those in."""
@@ -524,7 +517,7 @@ def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Pat
                         unit="buckets", enabled=cfg.progress)
     reset_peak()
     for bucket in buckets:
-        df = apply_corpus_rules(pl.read_parquet(pass1_path(work, bucket)), bucket, settings,
+        df = apply_corpus_rules(verdicts.read_step1(verdicts.cache_path(judged, bucket)), bucket, settings,
                                 later, common)
         df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), moves).alias("split"))
         counts = pl.concat([counts, df.group_by("split", "reason").len()])
