@@ -212,3 +212,18 @@ def test_only_changed_and_new_chains_are_judged(tmp_path):
                                     keep_rejects=True, force=True))
     assert (fresh.stats["chains_judged"], fresh.stats["chains_reused"]) == (9, 0)
     assert outputs(corpus.root) == got
+
+
+def test_identical_chain_rows_share_one_verdict_and_keep_their_rows(tmp_path):
+    rows = [chain(GOOD, "the new one is good", link="t3_a")] * 2 + [chain(GOOD, "the game", link="t3_b")]
+    corpus = write_chains_corpus(tmp_path / "c", chains_table(rows), 1, "rdial")
+    first = run_filter(FilterConfig(corpus=corpus.root, workers=1, progress=False, keep_rejects=True))
+    assert first.stats["dropped"] == {"duplicate": 1} and first.stats["chains_out"] == 2
+    got = outputs(corpus.root)
+    rows.append(chain(GOOD, "the new game", link="t3_c"))
+    corpus = write_chains_corpus(tmp_path / "c", chains_table(rows), 1, "rdial")
+    third = run_filter(FilterConfig(corpus=corpus.root, workers=1, progress=False, keep_rejects=True))
+    assert (third.stats["chains_judged"], third.stats["chains_reused"]) == (1, 3)
+    assert third.stats["dropped"] == {"duplicate": 1} and third.stats["chains_out"] == 3
+    assert pl.read_parquet(verdicts.cache_dir(corpus.root)).height == 4
+    assert got["rejects/part-00000.parquet"] == outputs(corpus.root)["rejects/part-00000.parquet"]
