@@ -268,7 +268,7 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
     window, totals = Counter(), Counter()  # sums since the last train log line / this invocation (this rank)
     progress = Progress(f"train from step {step}" if step else "train", total=cfg.max_steps - step,
                         unit="steps", enabled=cfg.progress and dist.main)
-    interrupted, train_loss, compile_s = None, None, None
+    interrupted, train_loss, compile_s, compile_logged = None, None, None, False
     train_seconds = window_seconds = 0.0
     last_saved = plan.resume_dir  # a rerun with nothing to train writes no new checkpoint
     try:
@@ -295,8 +295,9 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
                 totals.update(counts)
                 progress.update(1, tok=counts["tokens"] * dist.world)
                 if step % cfg.log_every == 0 or step == cfg.max_steps:  # the only reads of the device
-                    train_loss = _log_train(run, step, window, grad_norm, window_seconds, progress, compile_s)
-                    window, window_seconds = Counter(), 0.0
+                    train_loss = _log_train(run, step, window, grad_norm, window_seconds, progress,
+                                            None if compile_logged else compile_s)  # on the first line only
+                    window, window_seconds, compile_logged = Counter(), 0.0, compile_s is not None
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
                     _log_eval(run, step, "valid")
                 if cfg.save_every and step % cfg.save_every == 0:
