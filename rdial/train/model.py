@@ -131,27 +131,29 @@ class CausalLMLoss(torch.nn.Module):
     """Summed next-token cross-entropy over labelled positions (DDP wraps this module).
 
     Two ways to pick the labelled positions, neither reading the device:
-      weights (default)  every position goes through the output layer, the loss of those
-                         without a label multiplied by 0: fixed shapes, one torch.compile graph
       loss_index         flat indices into [rows * T] of the labelled positions, computed on
-                         the host from the batch (`loss_index`): only those are projected
-                         (fewer FLOPs; each batch its own shape, so for eager runs)
-    Labels line up with input_ids (HF convention); the shift is done here, keeping [rows, T]."""
+                         the host from the batch (`loss_index`): only those go through the
+                         output layer (what the trainer passes)
+      weights            (no loss_index) every position goes through the output layer, those
+                         without a label multiplied by 0: fixed shapes throughout
+    `compile`: the GPT-2 body (embeddings, blocks, document mask) runs through
+    torch.compile(fullgraph=True), static shapes for packed batches (one graph) or dynamic
+    ones; the loss stays eager: its shape is the batch's loss-token count, and its few large
+    matrix products gain nothing from compiling. Labels line up with input_ids (HF
+    convention); the shift is done here, keeping [rows, T]."""
 
-    def __init__(self, model, chunk: int = CHUNK):
+    def __init__(self, model, chunk: int = CHUNK, *, compile: str | None = None):
         super().__init__()
         self.model = model
         self.chunk = chunk  # positions per output-layer chunk (chunked_loss.py); 0: the plain loss
         self.own_forward = supports_own_forward(model.config)
+        self._body = _body if self.own_forward else _hf_body
+        if compile is not None:  # "static" or "dynamic"; a plain function, not a submodule
+            self._body = torch.compile(self._body, fullgraph=self.own_forward, dynamic=compile == "dynamic")
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
                 doc_ids: torch.Tensor | None = None, loss_index: torch.Tensor | None = None) -> torch.Tensor:
-        mask = None if doc_ids is None else document_mask(doc_ids)
-        if self.own_forward:
-            hidden = gpt2_hidden(self.model.transformer, input_ids, position_ids, mask)
-        else:
-            hidden = self.model.transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
-                                            use_cache=False).last_hidden_state
+        hidden = self._body(self.model.transformer, input_ids, position_ids, doc_ids)
         hidden = hidden.reshape(-1, hidden.shape[-1])                    # [rows * T, C]
         targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE).reshape(-1)  # the label of the next token
         if loss_index is not None:
@@ -175,6 +177,16 @@ def loss_index(labels: torch.Tensor) -> torch.Tensor:
     shifted = np.full(labels.shape, IGNORE, dtype=np.int64)
     shifted[:, :-1] = labels[:, 1:].numpy()
     return torch.from_numpy(np.flatnonzero(shifted != IGNORE))
+
+
+def _body(transformer, input_ids, position_ids, doc_ids):
+    return gpt2_hidden(transformer, input_ids, position_ids, None if doc_ids is None else document_mask(doc_ids))
+
+
+def _hf_body(transformer, input_ids, position_ids, doc_ids):
+    mask = None if doc_ids is None else document_mask(doc_ids)
+    return transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
+                       use_cache=False).last_hidden_state
 
 
 def supports_own_forward(config) -> bool:

@@ -17,7 +17,9 @@ Nothing reads the device in the steady state: the loss-token counts come from th
 the host, the loss and gradient norm stay device tensors until a --log-every line reads them,
 the stop flag is a host flag (DDP: all-reduced every STOP_CHECK_EVERY steps), batches are
 copied from pinned memory without blocking, and the loss needs no data-dependent indexing
-(model.py). tests/train/test_gpu_path.py counts the syncs.
+(model.py: the labelled positions are an index computed on the host). With --compile the GPT-2
+body is compiled (fullgraph, one graph for the packed shape); the loss stays eager.
+tests/train/test_gpu_path.py counts the syncs and the graphs.
 """
 
 from __future__ import annotations
@@ -216,9 +218,8 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
         torch.autocast, device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
     compiled = use_compile(cfg.compile, device, cfg.pack)
-    loss_fn = CausalLMLoss(model)
-    if compiled:  # packed: one [rows, seq_len] shape, so one graph, no graph break allowed
-        loss_fn = torch.compile(loss_fn, fullgraph=cfg.pack, dynamic=not cfg.pack)
+    # compiled: the GPT-2 body, fullgraph; packed, one [rows, seq_len] shape: one graph
+    loss_fn = CausalLMLoss(model, compile=("static" if cfg.pack else "dynamic") if compiled else None)
     if dist.active:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -409,11 +410,10 @@ def _stop_requested(stop: StopSignals, dist: distributed.Distributed, step: int)
     return dist.all_reduce(flag).item() > 0
 
 
-def _device_inputs(batch, device: torch.device, *, index: bool) -> tuple:
-    """CausalLMLoss's inputs on the device: pinned host memory, copies that do not block (CUDA);
-    `index`: with the host-computed loss positions (eager runs project only those)."""
-    tensors = (batch.input_ids, batch.labels, batch.position_ids, batch.doc_ids,
-               loss_index(batch.labels) if index else None)
+def _device_inputs(batch, device: torch.device) -> tuple:
+    """CausalLMLoss's inputs on the device, with the loss positions computed on the host (only
+    those go through the output layer): pinned host memory, copies that do not block (CUDA)."""
+    tensors = (batch.input_ids, batch.labels, batch.position_ids, batch.doc_ids, loss_index(batch.labels))
     if device.type != "cuda":
         return tensors
     return tuple(None if t is None else t.pin_memory().to(device, non_blocking=True) for t in tensors)
@@ -437,7 +437,7 @@ def _optimizer_step(run: _Run, micro: list) -> tuple[torch.Tensor, torch.Tensor]
         no_sync = run.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
         with no_sync():
             with run.autocast():
-                loss_sum = run.loss_fn(*_device_inputs(batch, device, index=not run.compiled))
+                loss_sum = run.loss_fn(*_device_inputs(batch, device))
             scaled = loss_sum * scale
             (run.scaler.scale(scaled) if run.scaler else scaled).backward()
         total += loss_sum.detach()
@@ -516,7 +516,7 @@ def evaluate(model, batches: list, dist: distributed.Distributed, autocast=conte
     with torch.no_grad():
         for batch in batches:
             with autocast():
-                sums[0] += loss_fn(*_device_inputs(batch, dist.device, index=True))
+                sums[0] += loss_fn(*_device_inputs(batch, dist.device))
             sums[1] += batch.loss_tokens
     model.train()
     dist.all_reduce(sums)
