@@ -227,9 +227,11 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
     decay = [p for p in model.parameters() if p.dim() >= 2]
     plain = [p for p in model.parameters() if p.dim() < 2]
     # fused: one kernel for all parameters on CUDA, and no .item() on the step count anywhere
+    # (CPU: torch >= 2.4; 3-7x faster than foreach there for the tiny model, load ~10)
+    fused = device.type == "cuda" or tuple(int(x) for x in torch.__version__.split(".")[:2]) >= (2, 4)
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                    {"params": plain, "weight_decay": 0.0}],
-                                  lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8, fused=True)
+                                  lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
     schedule = LRSchedule(optimizer, lr=cfg.lr, schedule=cfg.schedule, warmup=cfg.warmup_steps,
                           max_steps=cfg.max_steps)
     step = 0
