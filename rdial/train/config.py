@@ -14,7 +14,8 @@ from rdial.config import arg, require
 from rdial.train.schedule import SCHEDULES
 from rdial.train.tokenizer import OFFLINE
 
-SIZES = ("tiny", "small", "medium", "large")  # rdial.train.model.SIZES holds their shapes
+SIZES = ("tiny", "small", "medium", "large")
+COMPILE_MODES = ("auto", "on", "off")  # rdial.train.model.SIZES holds their shapes
 # Flags a resumed run may change (the length of the run, logging, eval cadence, workers, where it
 # runs); they are recorded in RUN/changes.jsonl. Every other flag is the run's own: it changes the
 # model, the tokenizer, the data order or the optimiser's state, so --resume refuses a new value.
@@ -59,7 +60,11 @@ class TrainConfig:
     precision: str = field(default="auto", metadata=arg(
         "auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16 (autocast)",
         choices=("auto", "fp32", "bf16", "fp16")))
-    compile: bool = field(default=False, metadata=arg("torch.compile the model"))
+    compile: str = field(default="auto", metadata=arg(
+        "torch.compile the forward and loss: auto (on on CUDA with --pack, where every batch has one "
+        "[rows, --seq-len] shape: fullgraph, compiled once, its time logged as compile_s; off on "
+        "CPU, where compiling a step takes longer than a short run, and with --no-pack, whose "
+        "shapes vary), on, off", choices=COMPILE_MODES))
     device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     seed: int = field(default=42, metadata=arg("seed of the model init, dropout and data order"))
     loader_workers: int | None = field(default=None, metadata=arg(
@@ -97,6 +102,9 @@ class TrainConfig:
         self.out = Path(self.out)
         if self.given is not None:
             self.given = tuple(sorted(self.given))
+        if isinstance(self.compile, bool):  # the Python API before --compile took a mode
+            self.compile = "on" if self.compile else "off"
+        require(self.compile in COMPILE_MODES, "--compile", f"must be one of {', '.join(COMPILE_MODES)}")
         require(self.max_steps >= 1, "--max-steps", "must be at least 1")
         require(self.steps is None or self.steps >= 1, "--steps", "must be at least 1")
         require(self.max_seq_len >= 8, "--max-seq-len", "must be at least 8")

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rdial.errors import RdialError
-from rdial.train.batching import Batch, bucket_batches, collate, window_batches
+from rdial.train.batching import Batch, bucket_batches, collate, pack_batches, window_batches
 from rdial.train.dialogue import encode_dialogue, encode_reverse_dialogue
 
 COLUMNS = ("turn_texts", "turn_weights")
@@ -336,8 +336,10 @@ class _Prefetcher:
 
 
 def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, limit: int,
-                 batch_tokens: int, max_seq_len: int, reverse: bool = False) -> tuple[list[Batch], Counter]:
-    """This rank's share of the first `limit` dialogues of a split (0 = all), length-bucketed."""
+                 batch_tokens: int, max_seq_len: int, reverse: bool = False,
+                 pack_len: int = 0) -> tuple[list[Batch], Counter]:
+    """This rank's share of the first `limit` dialogues of a split (0 = all), length-bucketed,
+    or packed into rows of `pack_len` (the training batches' shape; same loss either way)."""
     dropped: Counter = Counter()
     texts, weights = [], []
     stream = ShardStream(units, lane=0, lanes=1, seed=0)
@@ -352,5 +354,7 @@ def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, li
     mine = range(rank, len(texts), world)
     examples = encode_rows(tokenizer, [texts[i] for i in mine], [weights[i] for i in mine],
                            max_seq_len, dropped, reverse)
+    if pack_len:
+        return pack_batches(examples, batch_tokens, pack_len, tokenizer.eos_id, np.random.default_rng(0)), dropped
     groups = bucket_batches([len(e) for e in examples], batch_tokens)
     return [collate([examples[i] for i in g], tokenizer.eos_id) for g in groups], dropped

@@ -6,15 +6,18 @@ Sizes (DialoGPT's): tiny (2 layers x 64, for tests), small 117M (12 x 768), medi
 (24 x 1024), large 762M (36 x 1280). A path loads a GPT-2 checkpoint in the Hugging Face format
 (GPT-2, DialoGPT or an rdial checkpoint). Attention runs through PyTorch SDPA.
 
-The loss only projects positions that carry a label through the 50257-wide output layer: the
-context turn and padding skip the largest matrix product of a small model; it does so a chunk of
-positions at a time (chunked_loss.py), so the batch's fp32 logits are never all held.
+The forward is GPT-2's, written out on the HF modules' weights (gpt2_hidden: SDPA with the
+packed batch's document mask, nothing data-dependent, so torch.compile(fullgraph=True) takes it
+whole). The loss goes through the output layer a chunk of positions at a time (chunked_loss.py),
+so the batch's fp32 logits are never all held; positions without a label count with weight 0
+(fixed shapes, compiled runs) or are skipped by a host-computed index (eager runs, fewer FLOPs).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -125,27 +128,96 @@ def unpadded_state_dict(model) -> dict:
 
 
 class CausalLMLoss(torch.nn.Module):
-    """Summed next-token cross-entropy over labelled positions (DDP wraps this module)."""
+    """Summed next-token cross-entropy over labelled positions (DDP wraps this module).
 
-    def __init__(self, model, chunk: int = CHUNK):
+    Two ways to pick the labelled positions, neither reading the device:
+      loss_index         flat indices into [rows * T] of the labelled positions, computed on
+                         the host from the batch (`loss_index`): only those go through the
+                         output layer (what the trainer passes)
+      weights            (no loss_index) every position goes through the output layer, those
+                         without a label multiplied by 0: fixed shapes throughout
+    `compile`: the GPT-2 body (embeddings, blocks, document mask) runs through
+    torch.compile(fullgraph=True), static shapes for packed batches (one graph) or dynamic
+    ones; the loss stays eager: its shape is the batch's loss-token count, and its few large
+    matrix products gain nothing from compiling. Labels line up with input_ids (HF
+    convention); the shift is done here, keeping [rows, T]."""
+
+    def __init__(self, model, chunk: int = CHUNK, *, compile: str | None = None):
         super().__init__()
         self.model = model
         self.chunk = chunk  # positions per output-layer chunk (chunked_loss.py); 0: the plain loss
+        self.own_forward = supports_own_forward(model.config)
+        self._body = _body if self.own_forward else _hf_body
+        if compile is not None:  # "static" or "dynamic"; a plain function, not a submodule
+            self._body = torch.compile(self._body, fullgraph=self.own_forward, dynamic=compile == "dynamic")
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, position_ids: torch.Tensor | None = None,
-                doc_ids: torch.Tensor | None = None) -> torch.Tensor:
-        mask = None if doc_ids is None else document_mask(doc_ids)
-        hidden = self.model.transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
-                                        use_cache=False).last_hidden_state
-        targets = labels[:, 1:]
-        keep = targets != IGNORE
+                doc_ids: torch.Tensor | None = None, loss_index: torch.Tensor | None = None) -> torch.Tensor:
+        hidden = self._body(self.model.transformer, input_ids, position_ids, doc_ids)
+        hidden = hidden.reshape(-1, hidden.shape[-1])                    # [rows * T, C]
+        targets = F.pad(labels[:, 1:], (0, 1), value=IGNORE).reshape(-1)  # the label of the next token
+        if loss_index is not None:
+            hidden, targets, weights = hidden.index_select(0, loss_index), targets.index_select(0, loss_index), None
+        else:
+            weights = targets != IGNORE
+            targets = targets.clamp_min(0)  # any valid id where the weight is 0
         vocab = self.model.config.vocab_size
         if self.chunk and self.model.lm_head.bias is None:
-            return chunked_cross_entropy(hidden[:, :-1][keep], self.model.lm_head.weight, targets[keep],
+            return chunked_cross_entropy(hidden, self.model.lm_head.weight, targets, weights=weights,
                                          chunk=self.chunk, vocab=vocab)
-        logits = self.model.lm_head(hidden[:, :-1][keep])[:, :vocab]
-        return F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets[keep],
-                               reduction="sum")
+        logits = self.model.lm_head(hidden)[:, :vocab]
+        losses = F.cross_entropy(logits.to(torch.promote_types(logits.dtype, torch.float32)), targets,
+                                 reduction="none")
+        return losses.sum() if weights is None else (losses * weights).sum()
+
+
+def loss_index(labels: torch.Tensor) -> torch.Tensor:
+    """Flat indices into [rows * T] of the positions whose next token carries loss, computed with
+    numpy on the host (CausalLMLoss's `loss_index`: no nonzero on the device, no sync)."""
+    shifted = np.full(labels.shape, IGNORE, dtype=np.int64)
+    shifted[:, :-1] = labels[:, 1:].numpy()
+    return torch.from_numpy(np.flatnonzero(shifted != IGNORE))
+
+
+def _body(transformer, input_ids, position_ids, doc_ids):
+    return gpt2_hidden(transformer, input_ids, position_ids, None if doc_ids is None else document_mask(doc_ids))
+
+
+def _hf_body(transformer, input_ids, position_ids, doc_ids):
+    mask = None if doc_ids is None else document_mask(doc_ids)
+    return transformer(input_ids=input_ids, position_ids=position_ids, attention_mask=mask,
+                       use_cache=False).last_hidden_state
+
+
+def supports_own_forward(config) -> bool:
+    """GPT-2 configs whose blocks `gpt2_hidden` computes exactly as Hugging Face's do (every
+    GPT-2 and DialoGPT checkpoint; the rarely used attention variants take HF's forward)."""
+    return (getattr(config, "scale_attn_weights", True) and not getattr(config, "scale_attn_by_inverse_layer_idx", False)
+            and not getattr(config, "reorder_and_upcast_attn", False) and not getattr(config, "add_cross_attention", False))
+
+
+def gpt2_hidden(transformer, input_ids: torch.Tensor, position_ids: torch.Tensor | None,
+                mask: torch.Tensor | None) -> torch.Tensor:
+    """GPT-2's final hidden states [rows, T, C], on the HF module's own weights (nanoGPT's
+    forward: embeddings, blocks of attention + MLP, the final norm). No cache, no HF mask
+    handling (which inspects the mask's values: a host sync, a graph break): `mask` is the
+    boolean [rows, 1, T, T] SDPA mask (document_mask) or None for plain causal attention."""
+    if position_ids is None:
+        position_ids = torch.arange(input_ids.shape[1], device=input_ids.device)[None]
+    x = transformer.drop(transformer.wte(input_ids) + transformer.wpe(position_ids))
+    for block in transformer.h:
+        x = x + _attention(block.attn, block.ln_1(x), mask)
+        x = x + block.mlp(block.ln_2(x))
+    return transformer.ln_f(x)
+
+
+def _attention(attn, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    rows, t, c = x.shape
+    heads = attn.num_heads
+    q, k, v = (z.view(rows, t, heads, c // heads).transpose(1, 2) for z in attn.c_attn(x).split(c, dim=2))
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None,
+                                       dropout_p=attn.attn_dropout.p if attn.training else 0.0)
+    return attn.resid_dropout(attn.c_proj(y.transpose(1, 2).reshape(rows, t, c)))
 
 
 def document_mask(doc_ids: torch.Tensor) -> torch.Tensor:

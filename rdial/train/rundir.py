@@ -84,6 +84,7 @@ class Resumed:
 
 
 _BEFORE = {"pack": False}  # what a checkpoint without the field trained with
+_OLD_VALUES = {"compile": {False: "auto", True: "on"}}  # --compile was a bool before 2026-12 (false: the default)
 
 _WHAT = {"model": "the model", "dropout": "the model", "tokenizer": "the tokenizer",
          "seed": "the data order", "batch_tokens": "the data order", "max_seq_len": "the data order",
@@ -138,7 +139,10 @@ def merge_config(cfg: TrainConfig, saved: dict, *, step: int, where: Path) -> tu
             values[name] = getattr(cfg, name)
             continue
         if name in saved:
-            old = _typed(name, saved[name], hints[name], where)
+            value = saved[name]
+            if isinstance(value, bool) and name in _OLD_VALUES:
+                value = _OLD_VALUES[name][value]
+            old = _typed(name, value, hints[name], where)
         else:  # a field newer than the checkpoint: the value it implied (the default, but packing
             old = _BEFORE.get(name, f.default)  # came after runs that trained without it)
         new = getattr(cfg, name)

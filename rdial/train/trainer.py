@@ -3,15 +3,29 @@
     python -c "from rdial.train.trainer import TrainConfig, train
     print(train(TrainConfig(shards='corpus/shards', out='run', model='tiny', max_steps=200)))"
 
+Read it top to bottom as nanoGPT's train.py: `train` plans the run (fresh or resumed), `_run`
+builds everything (checking every input first), then loops. What the build made lives in one
+`_Run`; the step, the lane positions and the running sums are the loop's local variables.
+
 One optimizer step = one micro-batch from each of this rank's lanes (--grad-accum of them; see
 loader.py). The loss is the sum of token losses over the whole global step divided by the
-global count of loss tokens (one all-reduce of two numbers per step), so N ranks x A
-accumulation steps train exactly like one rank with N*A accumulation steps.
+global count of loss tokens (with DDP one all-reduce of that count per step, left on the
+device), so N ranks x A accumulation steps train exactly like one rank with N*A accumulation
+steps.
+
+Nothing reads the device in the steady state: the loss-token counts come from the batches on
+the host, the loss and gradient norm stay device tensors until a --log-every line reads them,
+the stop flag is a host flag (DDP: all-reduced every STOP_CHECK_EVERY steps), batches are
+copied from pinned memory without blocking, and the loss needs no data-dependent indexing
+(model.py: the labelled positions are an index computed on the host). With --compile the GPT-2
+body is compiled (fullgraph, one graph for the packed shape); the loss stays eager.
+tests/train/test_gpu_path.py counts the syncs and the graphs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -34,12 +48,14 @@ from rdial.train.loader import (DialogueLoader, LanePosition, ShardStream, eval_
 from rdial.train.config import TrainConfig
 from rdial.train.metrics import MetricsLog
 from rdial.train.model import (SIZES, CausalLMLoss, build_model, check_compatible, check_tokenizer_files,
-                               pad_vocab)
+                               loss_index, pad_vocab)
 from rdial.train.schedule import LRSchedule
 from rdial.train.signals import StopSignals
 from rdial.train.tokenizer import load_tokenizer
 
 __all__ = ["TrainConfig", "TrainSummary", "train"]
+
+STOP_CHECK_EVERY = 10  # DDP: steps between all-reduces of the stop flag (one rank: every step, free)
 
 
 @dataclass
@@ -57,15 +73,8 @@ class TrainSummary:
     tokens_per_s: float
     padding_share: float
     dropped: dict = field(default_factory=dict)
+    compile_s: float | None = None   # seconds of the first (compiling) step when torch.compile was on
     already_finished: bool = False   # the run had ended before this invocation: nothing was changed
-
-
-@dataclass
-class _Data:
-    tokenizer: object
-    train: list
-    valid: list
-    test: list
 
 
 def train(cfg: TrainConfig) -> TrainSummary:
@@ -78,7 +87,7 @@ def train(cfg: TrainConfig) -> TrainSummary:
         dist = distributed.start(plan.cfg.device)
         try:
             cfg = replace(plan.cfg, loader_workers=default_loader_workers(plan.cfg.loader_workers, dist))
-            return _Trainer(cfg, dist, plan).run()
+            return _run(cfg, dist, plan)
         finally:
             distributed.stop(dist)
 
@@ -159,344 +168,405 @@ def default_loader_workers(flag: int | None, dist: distributed.Distributed) -> i
     return max(0, min(4, default_workers() // ranks_here - 1))
 
 
-class _Trainer:
-    def __init__(self, cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan):
-        self.cfg, self.dist, self.plan = cfg, dist, plan
-        self.lanes = dist.world * cfg.grad_accum
+def use_compile(flag: str, device: torch.device, pack: bool) -> bool:
+    """--compile auto: on with CUDA and packed rows (one batch shape: one graph), else off."""
+    if flag == "auto":
+        return device.type == "cuda" and pack
+    return flag == "on"
 
+
+@dataclass
+class _Run:
+    """What the build section made, read by the loop and its helpers (never changed after)."""
+    cfg: TrainConfig
+    dist: distributed.Distributed
+    plan: _Plan
+    lanes: int                       # ranks x --grad-accum
+    tokenizer: object
+    units: dict                      # split -> [ShardUnit]
+    model: torch.nn.Module           # the GPT2LMHeadModel (vocabulary padded while training)
+    loss_fn: torch.nn.Module         # CausalLMLoss, compiled and/or wrapped by DDP
+    compiled: bool
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    scaler: object                   # GradScaler for fp16, else None
+    autocast: object                 # () -> context manager
+    metrics: MetricsLog | None       # rank 0 only
+    eval_cache: dict = field(default_factory=dict)  # split -> batches (built on first use)
+
+
+def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainSummary:
     # --- build: every input is checked here, before the first step ---------------------------
-    def run(self) -> TrainSummary:
-        cfg = self.cfg
-        data = self._open_data()
-        state, resume_dir = self._resume_state()
-        model = self._model(data.tokenizer, resume_dir)
-        self.model, self.tokenizer, self.data = model, data.tokenizer, data
-        self._seed(state)
-        self.autocast, self.scaler = self._precision()
-        self.loss_fn = self._loss_module(model)
-        self.optimizer = self._optimizer(model)
-        self.schedule = LRSchedule(self.optimizer, lr=cfg.lr, schedule=cfg.schedule,
-                                   warmup=cfg.warmup_steps, max_steps=cfg.max_steps)
-        self.step = self._restore(state) if state else 0
-        self.loaders = self._loaders(data, state)
-        self.metrics = None
-        if self.dist.main:
-            cfg.out.mkdir(parents=True, exist_ok=True)
-            if state is None:  # config.json is the config the run started with; changes go beside it
-                save_config(self._saved_config(), cfg.out / "config.json")
-            elif self.plan.changes:
-                rundir.record_changes(cfg.out, self.step, self.plan.changes)
-            self.metrics = MetricsLog(cfg.out, start_step=self.step,
-                                      drop_final_evals=self.step >= cfg.max_steps)
-            self._announce(state)
-        try:
-            return self._loop()
-        finally:
-            if self.metrics is not None:
-                self.metrics.close()
+    lanes = dist.world * cfg.grad_accum
+    device = dist.device
+    tokenizer = load_tokenizer(cfg.tokenizer)
+    units = {"train": shard_units(split_files(cfg.shards, "train"))}
+    for split in ("valid", "test"):
+        units[split] = shard_units(split_files(cfg.shards, split, required=False), required=False)
+    if sum(u.rows for u in units["train"]) < lanes:
+        raise RdialError(f"--shards: {cfg.shards / 'train'} has fewer dialogues than lanes "
+                         f"(ranks x --grad-accum = {lanes})")
+    state = _resume_state(cfg, dist, plan, lanes)
 
-    def _open_data(self) -> _Data:
-        cfg = self.cfg
-        tokenizer = load_tokenizer(cfg.tokenizer)
-        train_units = shard_units(split_files(cfg.shards, "train"))
-        if sum(u.rows for u in train_units) < self.lanes:
-            raise RdialError(f"--shards: {cfg.shards / 'train'} has fewer dialogues than lanes "
-                             f"(ranks x --grad-accum = {self.lanes})")
-        valid = shard_units(split_files(cfg.shards, "valid", required=False), required=False)
-        test = shard_units(split_files(cfg.shards, "test", required=False), required=False)
-        return _Data(tokenizer=tokenizer, train=train_units, valid=valid, test=test)
+    torch.manual_seed(cfg.seed)  # every rank builds the same initial weights
+    model = _build_model(cfg, tokenizer, plan.resume_dir, device)
+    _seed_rng(cfg.seed, dist, state)
+    precision = _precision(cfg.precision, device)
+    if device.type == "cuda":  # TF32 matmuls outside autocast, unless fp32 is asked for exactly
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = precision != "fp32"
+    autocast = contextlib.nullcontext if precision == "fp32" else functools.partial(
+        torch.autocast, device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    compiled = use_compile(cfg.compile, device, cfg.pack)
+    # compiled: the GPT-2 body, fullgraph; packed, one [rows, seq_len] shape: one graph
+    loss_fn = CausalLMLoss(model, compile=("static" if cfg.pack else "dynamic") if compiled else None)
+    if dist.active:
+        from torch.nn.parallel import DistributedDataParallel
 
-    def _resume_state(self) -> tuple[dict | None, Path | None]:
-        cfg, state, newest = self.cfg, self.plan.state, self.plan.resume_dir
-        if self.dist.main:
-            ckpt.sweep(cfg.out)
-        self.dist.barrier()
-        if state is None:
-            return None, None
-        if state["lanes"] != self.lanes:
-            raise ConfigError(f"--grad-accum: {newest} was written with {state['lanes']} lanes "
-                              f"(ranks x --grad-accum); resume with ranks x --grad-accum = {state['lanes']}")
-        if "shards_fingerprint" in self.plan.changes:  # accepted new shards: the stream starts again
-            state = dict(state, positions={})
-        return state, newest
+        loss_fn = DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    plain = [p for p in model.parameters() if p.dim() < 2]
+    # fused: one kernel for all parameters on CUDA, and no .item() on the step count anywhere
+    # (CPU: torch >= 2.4; 3-7x faster than foreach there for the tiny model, load ~10)
+    fused = device.type == "cuda" or tuple(int(x) for x in torch.__version__.split(".")[:2]) >= (2, 4)
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                                   {"params": plain, "weight_decay": 0.0}],
+                                  lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
+    schedule = LRSchedule(optimizer, lr=cfg.lr, schedule=cfg.schedule, warmup=cfg.warmup_steps,
+                          max_steps=cfg.max_steps)
+    step = 0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        step = int(state["step"])
 
-    def _saved_config(self) -> dict:
-        """The config as checkpoints and config.json record it (no per-invocation requests)."""
-        saved = to_jsonable(rundir.without_once(self.cfg))
-        saved.pop("given", None)
-        return saved
+    my_lanes = range(dist.rank * cfg.grad_accum, (dist.rank + 1) * cfg.grad_accum)
+    saved_positions = (state or {}).get("positions", {})
+    positions = [LanePosition(**saved_positions[str(lane)]) if str(lane) in saved_positions else LanePosition()
+                 for lane in my_lanes]
+    pool = worker_pool(cfg.loader_workers)  # shared by this rank's lanes
+    loaders = [DialogueLoader(ShardStream(units["train"], lane=lane, lanes=lanes, seed=cfg.seed,
+                                          shuffle_rows=cfg.shuffle_rows),
+                              tokenizer, batch_tokens=cfg.batch_tokens, max_seq_len=cfg.max_seq_len,
+                              position=position, pool=pool, reverse=cfg.reverse, pack_len=cfg.pack_len)
+               for lane, position in zip(my_lanes, positions)]
 
-    def _announce(self, state: dict | None) -> None:
-        """Say where the run writes, where its curves are, and what a resume changed."""
-        cfg, say = self.cfg, lambda m: print(f"rdial train: {m}", file=sys.stderr, flush=True)  # noqa: E731
-        if state is not None:
-            what = ", ".join(f"--{k.replace('_', '-')} {a} -> {b}" for k, a, b in
-                             ((k, *v) for k, v in self.plan.changes.items()) if k != "shards_fingerprint")
-            if "shards_fingerprint" in self.plan.changes:
-                what = ", ".join(filter(None, [what, "new shards (data stream restarted)"]))
-            say(f"resuming {cfg.out} at step {self.step} of {cfg.max_steps} with the run's saved config"
-                + (f"; changed: {what} (recorded in {cfg.out / rundir.CHANGES})" if what else ""))
-        board = cfg.out / "tensorboard"
-        if self.metrics.board is not None:
-            say(f"metrics in {self.metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard logs in "
-                f"{board}: view with `tensorboard --logdir {board}`")
-        else:
-            say(f"metrics in {self.metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard is not "
-                f"installed (pip install 'rdial[tensorboard]' to get logs in {board})")
+    metrics = None
+    if dist.main:
+        cfg.out.mkdir(parents=True, exist_ok=True)
+        if state is None:  # config.json is the config the run started with; changes go beside it
+            save_config(_saved_config(cfg), cfg.out / "config.json")
+        elif plan.changes:
+            rundir.record_changes(cfg.out, step, plan.changes)
+        metrics = MetricsLog(cfg.out, start_step=step, drop_final_evals=step >= cfg.max_steps)
+        _announce(cfg, plan, metrics, step, resumed=state is not None, compiled=compiled)
+    run = _Run(cfg=cfg, dist=dist, plan=plan, lanes=lanes, tokenizer=tokenizer, units=units, model=model,
+               loss_fn=loss_fn, compiled=compiled, optimizer=optimizer, schedule=schedule, scaler=scaler,
+               autocast=autocast, metrics=metrics)
 
-    def _model(self, tokenizer, resume_dir: Path | None):
-        cfg = self.cfg
-        torch.manual_seed(cfg.seed)  # every rank builds the same initial weights
-        spec = str(resume_dir) if resume_dir else cfg.model
-        model = build_model(spec, vocab_size=tokenizer.vocab_size, max_seq_len=cfg.max_seq_len,
-                            dropout=cfg.dropout, eos_id=tokenizer.eos_id)
-        check_compatible(model, tokenizer, cfg.max_seq_len)
-        if spec not in SIZES:
-            check_tokenizer_files(Path(spec), tokenizer)
-        return pad_vocab(model).to(self.dist.device).train()  # 50257 -> 50304 rows while training
-
-    def _seed(self, state: dict | None) -> None:
-        if state and state["world"] == self.dist.world:
-            rng = state["rng"][self.dist.rank]
-            torch.set_rng_state(rng["torch"])
-            if rng.get("cuda") is not None and self.dist.device.type == "cuda":
-                torch.cuda.set_rng_state(rng["cuda"], self.dist.device)
-        else:  # a fresh run, or a resume on another world size: dropout differs per rank anyway
-            torch.manual_seed(self.cfg.seed + 1000 * self.dist.rank + (state or {}).get("step", 0))
-
-    def _precision(self):
-        precision, device = self.cfg.precision, self.dist.device
-        if precision == "auto":
-            precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
-        self.precision = precision
-        if precision == "fp32":
-            return contextlib.nullcontext, None
-        dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-        scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
-        return (lambda: torch.autocast(device.type, dtype=dtype)), scaler
-
-    def _loss_module(self, model):
-        loss_fn = CausalLMLoss(model)
-        if self.cfg.compile:
-            loss_fn = torch.compile(loss_fn, dynamic=not self.cfg.pack)  # packed: one shape
-        if self.dist.active:
-            from torch.nn.parallel import DistributedDataParallel
-
-            ids = [self.dist.device.index] if self.dist.device.type == "cuda" else None
-            loss_fn = DistributedDataParallel(loss_fn, device_ids=ids)
-        return loss_fn
-
-    def _optimizer(self, model):
-        decay = [p for p in model.parameters() if p.dim() >= 2]
-        plain = [p for p in model.parameters() if p.dim() < 2]
-        groups = [{"params": decay, "weight_decay": self.cfg.weight_decay},
-                  {"params": plain, "weight_decay": 0.0}]
-        fused = self.dist.device.type == "cuda"
-        return torch.optim.AdamW(groups, lr=self.cfg.lr, betas=(0.9, 0.999), eps=1e-8, fused=fused)
-
-    def _restore(self, state: dict) -> int:
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        return int(state["step"])
-
-    def _loaders(self, data: _Data, state: dict | None) -> list[DialogueLoader]:
-        cfg = self.cfg
-        first = self.dist.rank * cfg.grad_accum
-        positions = (state or {}).get("positions", {})
-        self.pool = worker_pool(cfg.loader_workers)  # shared by this rank's lanes
-        loaders = []
-        for lane in range(first, first + cfg.grad_accum):
-            stream = ShardStream(data.train, lane=lane, lanes=self.lanes, seed=cfg.seed,
-                                 shuffle_rows=cfg.shuffle_rows)
-            position = LanePosition(**positions[str(lane)]) if str(lane) in positions else LanePosition()
-            loaders.append(DialogueLoader(stream, data.tokenizer, batch_tokens=cfg.batch_tokens,
-                                          max_seq_len=cfg.max_seq_len, position=position, pool=self.pool,
-                                          reverse=cfg.reverse, pack_len=cfg.pack_len))
-        return loaders
-
-    # --- the loop ----------------------------------------------------------------------------
-    def _loop(self) -> TrainSummary:
-        cfg, dist = self.cfg, self.dist
-        iterators = [iter(loader) for loader in self.loaders]
-        self.positions = [loader.position for loader in self.loaders]
-        window = Counter()        # sums since the last train log line (this rank)
-        totals = Counter()        # sums over this invocation (this rank)
-        progress = Progress(f"train from step {self.step}" if self.step else "train",
-                            total=cfg.max_steps - self.step, unit="steps", enabled=cfg.progress and dist.main)
-        interrupted, train_loss, train_seconds, window_seconds = None, None, 0.0, 0.0
-        last_saved = self.plan.resume_dir  # a rerun with nothing to train writes no new checkpoint
+    # --- the loop ------------------------------------------------------------------------------
+    iterators = [iter(loader) for loader in loaders]
+    window, totals = Counter(), Counter()  # sums since the last train log line / this invocation (this rank)
+    progress = Progress(f"train from step {step}" if step else "train", total=cfg.max_steps - step,
+                        unit="steps", enabled=cfg.progress and dist.main)
+    interrupted, train_loss, compile_s, compile_logged = None, None, None, False
+    train_seconds = window_seconds = 0.0
+    last_saved = plan.resume_dir  # a rerun with nothing to train writes no new checkpoint
+    try:
         with StopSignals() as stop:
-            while self.step < cfg.max_steps:
+            while step < cfg.max_steps:
                 started = time.perf_counter()
                 fetched = [next(it) for it in iterators]
                 micro = [batch for batch, _ in fetched]
-                loss_tokens, stopping = sum(b.loss_tokens for b in micro), stop.requested
-                if dist.active:  # one rank: both are known on the host, no device sync
-                    flags = dist.all_reduce(torch.tensor([loss_tokens, float(stopping)], dtype=torch.float64,
-                                                         device=dist.device)).tolist()
-                    loss_tokens, stopping = flags[0], flags[1] > 0
-                if stopping:  # some rank got SIGTERM/SIGINT: keep pre-step positions
+                if _stop_requested(stop, dist, step):  # keep the pre-step positions
                     interrupted = stop.received or "signal"
                     break
-                loss_sum, grad_norm = self._optimizer_step(micro, loss_tokens)
-                self.positions = [position for _, position in fetched]
-                self.step += 1
-                train_seconds += time.perf_counter() - started
-                window_seconds += time.perf_counter() - started
+                loss_sum, grad_norm = _optimizer_step(run, micro)
+                positions = [position for _, position in fetched]
+                step += 1
+                seconds = time.perf_counter() - started
+                if compiled and compile_s is None:  # the first call compiles forward and backward
+                    compile_s = round(seconds, 2)
+                train_seconds += seconds
+                window_seconds += seconds
                 counts = {"loss": loss_sum, "loss_tokens": sum(b.loss_tokens for b in micro),
                           "tokens": sum(b.tokens for b in micro), "padded": sum(b.padded for b in micro),
                           "width": sum(b.tokens * b.input_ids.shape[1] for b in micro)}
                 window.update(counts)
                 totals.update(counts)
                 progress.update(1, tok=counts["tokens"] * dist.world)
-                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
-                    train_loss = self._log_train(window, grad_norm, window_seconds, progress)
-                    window, window_seconds = Counter(), 0.0
-                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
-                    self._log_eval("valid")
-                if cfg.save_every and self.step % cfg.save_every == 0:
-                    last_saved = self._save()
+                if step % cfg.log_every == 0 or step == cfg.max_steps:  # the only reads of the device
+                    train_loss = _log_train(run, step, window, grad_norm, window_seconds, progress,
+                                            None if compile_logged else compile_s)  # on the first line only
+                    window, window_seconds, compile_logged = Counter(), 0.0, compile_s is not None
+                if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.max_steps:
+                    _log_eval(run, step, "valid")
+                if cfg.save_every and step % cfg.save_every == 0:
+                    last_saved = _save(run, step, positions)
         for it in iterators:
             it.close()
-        if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         progress.close()
-        if last_saved is None or int(last_saved.name.split("-")[1]) != self.step:
-            last_saved = self._save() if self.step > 0 or interrupted else None
+        if last_saved is None or int(last_saved.name.split("-")[1]) != step:
+            last_saved = _save(run, step, positions) if step > 0 or interrupted else None
         valid = test = (None, None)
         if not interrupted:
-            valid = self._log_eval("valid")
-            test = self._log_eval("test")
-        return self._summary(totals, train_seconds, interrupted, last_saved, train_loss, valid, test)
+            valid = _log_eval(run, step, "valid")
+            test = _log_eval(run, step, "test")
+        return _summary(run, step, loaders, totals, train_seconds, interrupted, last_saved, train_loss,
+                        valid, test, compile_s)
+    finally:
+        if metrics is not None:
+            metrics.close()
 
-    def _optimizer_step(self, micro, global_loss_tokens: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Forward/backward every micro-batch, then one clipped optimizer step.
 
-        Returns (summed loss, gradient norm) as device tensors: reading them waits for the GPU,
-        so that happens only when a metrics line is written."""
-        dist, device = self.dist, self.dist.device
-        scale = dist.world / max(global_loss_tokens, 1.0)
-        total = torch.zeros((), dtype=torch.float64, device=device)
-        for i, batch in enumerate(micro):
-            last = i == len(micro) - 1
-            no_sync = self.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
-            with no_sync():
-                with self.autocast():
-                    loss_sum = self.loss_fn(*(None if t is None else t.to(device, non_blocking=True)
-                                              for t in (batch.input_ids, batch.labels, batch.position_ids,
-                                                        batch.doc_ids)))
-                scaled = loss_sum * scale
-                (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            total += loss_sum.detach()
-        if self.scaler is not None:
-            self.scaler.unscale_(self.optimizer)
-        max_norm = self.cfg.clip if self.cfg.clip > 0 else float("inf")
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
-        if self.scaler is not None:
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-        else:
-            self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.schedule.step()
-        return total, grad_norm
+# --- build helpers ----------------------------------------------------------------------------
+def _resume_state(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan, lanes: int) -> dict | None:
+    """The checkpoint's trainer state (after sweeping half-written checkpoints), or None."""
+    if dist.main:
+        ckpt.sweep(cfg.out)
+    dist.barrier()
+    state = plan.state
+    if state is None:
+        return None
+    if state["lanes"] != lanes:
+        raise ConfigError(f"--grad-accum: {plan.resume_dir} was written with {state['lanes']} lanes "
+                          f"(ranks x --grad-accum); resume with ranks x --grad-accum = {state['lanes']}")
+    if "shards_fingerprint" in plan.changes:  # accepted new shards: the stream starts again
+        state = dict(state, positions={})
+    return state
 
-    def _log_train(self, window: Counter, grad_norm: torch.Tensor, seconds: float, progress) -> float:
-        sums = self.dist.all_reduce(torch.stack([
-            torch.as_tensor(window[k], dtype=torch.float64, device=self.dist.device)
-            for k in ("loss", "loss_tokens", "tokens", "padded", "width")])).tolist()
-        loss = sums[0] / max(sums[1], 1)
-        tokens_per_s = sums[2] / max(seconds, 1e-9)  # all ranks' tokens over this rank's seconds
-        mfu = self._mfu(tokens_per_s, width=sums[4] / max(sums[2], 1))
-        record = {"step": self.step, "split": "train", "loss": round(loss, 5),
-                  "lr": self.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
-                  "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
-                  "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 4)}
-        if self.metrics is not None:
-            self.metrics.write(record)
-        progress.desc = f"train loss {loss:.3f}" + ("" if mfu is None else f", MFU {100 * mfu:.1f}%")
-        return loss
 
-    def _mfu(self, tokens_per_s: float, *, width: float) -> float | None:
-        """Model FLOPs utilisation by nanoGPT's estimate: (6 N + 12 L d T) FLOPs per token trained,
-        N the parameters without the position table, T the mean row width (a packed row: --seq-len,
-        the attention kernel runs over the whole row), against --peak-tflops (989 on CUDA)."""
-        peak = self.cfg.peak_tflops or (989.0 if self.dist.device.type == "cuda" else None)
-        if peak is None:
-            return None
-        config = self.model.config
-        n = sum(p.numel() for p in self.model.parameters()) - self.model.transformer.wpe.weight.numel()
-        per_token = 6 * n + 12 * config.n_layer * config.n_embd * width
-        return per_token * tokens_per_s / (peak * 1e12)
+def _build_model(cfg: TrainConfig, tokenizer, resume_dir: Path | None, device: torch.device):
+    spec = str(resume_dir) if resume_dir else cfg.model
+    model = build_model(spec, vocab_size=tokenizer.vocab_size, max_seq_len=cfg.max_seq_len,
+                        dropout=cfg.dropout, eos_id=tokenizer.eos_id)
+    check_compatible(model, tokenizer, cfg.max_seq_len)
+    if spec not in SIZES:
+        check_tokenizer_files(Path(spec), tokenizer)
+    return pad_vocab(model).to(device).train()  # 50257 -> 50304 rows while training
 
-    def _log_eval(self, split: str) -> tuple[float | None, float | None]:
-        loss = self._evaluate(split)
-        if loss is None:
-            return None, None
-        ppl = math.exp(min(loss, 50.0))
-        if self.metrics is not None:
-            self.metrics.write({"step": self.step, "split": split, "loss": round(loss, 5), "ppl": round(ppl, 3)})
-        return loss, ppl
 
-    def _evaluate(self, split: str) -> float | None:
-        """Mean token loss over the split's first --eval-dialogues (None if the split is empty)."""
-        cache = self.__dict__.setdefault("_eval_cache", {})
-        if split not in cache:
-            units = self.data.valid if split == "valid" else self.data.test
-            cache[split] = eval_batches(units, self.tokenizer, rank=self.dist.rank, world=self.dist.world,
-                                        limit=self.cfg.eval_dialogues, batch_tokens=self.cfg.batch_tokens,
-                                        max_seq_len=self.cfg.max_seq_len, reverse=self.cfg.reverse)[0] if units else []
-        loss_fn = CausalLMLoss(self.model)
-        sums = torch.zeros(2, dtype=torch.float64, device=self.dist.device)
-        self.model.eval()
-        with torch.no_grad():
-            for batch in cache[split]:
-                with self.autocast():
-                    sums[0] += loss_fn(batch.input_ids.to(self.dist.device), batch.labels.to(self.dist.device))
-                sums[1] += batch.loss_tokens
-        self.model.train()
-        self.dist.all_reduce(sums)
-        return None if sums[1].item() == 0 else sums[0].item() / sums[1].item()
+def _seed_rng(seed: int, dist: distributed.Distributed, state: dict | None) -> None:
+    if state and state["world"] == dist.world:
+        rng = state["rng"][dist.rank]
+        torch.set_rng_state(rng["torch"])
+        if rng.get("cuda") is not None and dist.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], dist.device)
+    else:  # a fresh run, or a resume on another world size: dropout differs per rank anyway
+        torch.manual_seed(seed + 1000 * dist.rank + (state or {}).get("step", 0))
 
-    def _save(self) -> Path:
-        """Checkpoint (collective: every rank hands its RNG and lane positions to rank 0)."""
-        dist = self.dist
-        rng = {"torch": torch.get_rng_state(),
-               "cuda": torch.cuda.get_rng_state(dist.device) if dist.device.type == "cuda" else None}
-        first = dist.rank * self.cfg.grad_accum
-        mine = {str(first + i): p.to_dict() for i, p in enumerate(self.positions)}
-        gathered = dist.gather({"rng": rng, "positions": mine})
-        path = ckpt.checkpoints_dir(self.cfg.out) / f"{ckpt.PREFIX}{self.step:08d}"
-        if dist.main:
-            positions = {k: v for g in gathered for k, v in g["positions"].items()}
-            state = {"step": self.step, "world": dist.world, "lanes": self.lanes,
-                     "optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict(),
-                     "scaler": self.scaler.state_dict() if self.scaler else None,
-                     "rng": [g["rng"] for g in gathered], "positions": positions,
-                     "config": self._saved_config(), "version": ckpt.STATE_VERSION,
-                     "shards_fingerprint": self.plan.fingerprint}
-            path = ckpt.save_checkpoint(self.cfg.out, self.step, self.model, self.tokenizer, state,
-                                        keep=self.cfg.keep)
-            if self.metrics is not None:
-                self.metrics.plot()
-        dist.barrier()
-        return path
 
-    def _summary(self, totals, seconds, interrupted, checkpoint, train_loss, valid, test) -> TrainSummary:
-        sums = self.dist.all_reduce(torch.tensor([totals["tokens"], totals["padded"]], dtype=torch.float64,
-                                                 device=self.dist.device)).tolist()
-        dropped = Counter()
-        for counter in self.dist.gather(dict(sum((l.dropped for l in self.loaders), Counter()))):
-            dropped.update(counter)
-        summary = TrainSummary(
-            run_dir=str(self.cfg.out), steps=self.step, interrupted=interrupted,
-            checkpoint=str(checkpoint) if checkpoint else None, train_loss=train_loss,
-            valid_loss=valid[0], valid_ppl=valid[1], test_loss=test[0], test_ppl=test[1],
-            tokens=int(sums[0]), tokens_per_s=round(sums[0] / max(seconds, 1e-9), 1),
-            padding_share=round(1 - sums[0] / max(sums[1], 1), 5), dropped=dict(sorted(dropped.items())))
-        if self.dist.main:
-            atomic_write_json(self.cfg.out / "summary.json", asdict(summary), sort_keys=False)
-            self.metrics.plot()
-        return summary
+def _precision(flag: str, device: torch.device) -> str:
+    if flag == "auto":
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    return flag
+
+
+def _saved_config(cfg: TrainConfig) -> dict:
+    """The config as checkpoints and config.json record it (no per-invocation requests)."""
+    saved = to_jsonable(rundir.without_once(cfg))
+    saved.pop("given", None)
+    return saved
+
+
+def _announce(cfg: TrainConfig, plan: _Plan, metrics: MetricsLog, step: int, *, resumed: bool,
+              compiled: bool) -> None:
+    """Say where the run writes, where its curves are, and what a resume changed."""
+    if resumed:
+        what = ", ".join(f"--{k.replace('_', '-')} {a} -> {b}" for k, (a, b) in plan.changes.items()
+                         if k != "shards_fingerprint")
+        if "shards_fingerprint" in plan.changes:
+            what = ", ".join(filter(None, [what, "new shards (data stream restarted)"]))
+        _say(f"resuming {cfg.out} at step {step} of {cfg.max_steps} with the run's saved config"
+             + (f"; changed: {what} (recorded in {cfg.out / rundir.CHANGES})" if what else ""))
+    board = cfg.out / "tensorboard"
+    if metrics.board is not None:
+        _say(f"metrics in {metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard logs in "
+             f"{board}: view with `tensorboard --logdir {board}`")
+    else:
+        _say(f"metrics in {metrics.path}, curves in {cfg.out / 'metrics.png'}; TensorBoard is not "
+             f"installed (pip install 'rdial[tensorboard]' to get logs in {board})")
+    if compiled:
+        _say("torch.compile on" + (f" (fullgraph, one [{cfg.batch_tokens // cfg.pack_len}, {cfg.pack_len}] "
+                                   f"batch shape)" if cfg.pack else " (dynamic shapes)")
+             + "; the first step compiles (compile_s in metrics.jsonl)")
+
+
+def _say(message: str) -> None:
+    print(f"rdial train: {message}", file=sys.stderr, flush=True)
+
+
+# --- loop helpers -----------------------------------------------------------------------------
+def _stop_requested(stop: StopSignals, dist: distributed.Distributed, step: int) -> bool:
+    """One rank: its own host flag, every step. DDP: every rank must stop at the same step, so
+    the flags are all-reduced (a device read) only every STOP_CHECK_EVERY steps."""
+    if not dist.active:
+        return stop.requested
+    if step % STOP_CHECK_EVERY:
+        return False
+    flag = torch.tensor([float(stop.requested)], dtype=torch.float64, device=dist.device)
+    return dist.all_reduce(flag).item() > 0
+
+
+def _device_inputs(batch, device: torch.device) -> tuple:
+    """CausalLMLoss's inputs on the device, with the loss positions computed on the host (only
+    those go through the output layer): pinned host memory, copies that do not block (CUDA)."""
+    tensors = (batch.input_ids, batch.labels, batch.position_ids, batch.doc_ids, loss_index(batch.labels))
+    if device.type != "cuda":
+        return tensors
+    return tuple(None if t is None else t.pin_memory().to(device, non_blocking=True) for t in tensors)
+
+
+def _optimizer_step(run: _Run, micro: list) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward/backward every micro-batch, then one clipped optimizer step.
+
+    Returns (summed loss, gradient norm) as device tensors: reading them waits for the GPU,
+    so that happens only when a metrics line is written."""
+    dist, device = run.dist, run.dist.device
+    loss_tokens = sum(b.loss_tokens for b in micro)  # known on the host: no device read
+    if dist.active:  # the global count, left on the device (DDP averages gradients over ranks)
+        count = torch.tensor(float(loss_tokens), dtype=torch.float64, device=device)
+        scale = dist.world / dist.all_reduce(count).clamp_min(1.0)
+    else:
+        scale = 1.0 / max(loss_tokens, 1)
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for i, batch in enumerate(micro):
+        last = i == len(micro) - 1
+        no_sync = run.loss_fn.no_sync if dist.active and not last else contextlib.nullcontext
+        with no_sync():
+            with run.autocast():
+                loss_sum = run.loss_fn(*_device_inputs(batch, device))
+            scaled = loss_sum * scale
+            (run.scaler.scale(scaled) if run.scaler else scaled).backward()
+        total += loss_sum.detach()
+    if run.scaler is not None:
+        run.scaler.unscale_(run.optimizer)
+    max_norm = run.cfg.clip if run.cfg.clip > 0 else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), max_norm)
+    if run.scaler is not None:  # fp16 only: the scaler reads its inf check (a sync per step)
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+    else:
+        run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.schedule.step()
+    return total, grad_norm
+
+
+def _log_train(run: _Run, step: int, window: Counter, grad_norm: torch.Tensor, seconds: float, progress,
+               compile_s: float | None) -> float:
+    dist = run.dist
+    sums = dist.all_reduce(torch.stack([
+        torch.as_tensor(window[k], dtype=torch.float64, device=dist.device)
+        for k in ("loss", "loss_tokens", "tokens", "padded", "width")])).tolist()
+    loss = sums[0] / max(sums[1], 1)
+    tokens_per_s = sums[2] / max(seconds, 1e-9)  # all ranks' tokens over this rank's seconds
+    mfu = _mfu(run, tokens_per_s, width=sums[4] / max(sums[2], 1))
+    record = {"step": step, "split": "train", "loss": round(loss, 5),
+              "lr": run.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
+              "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
+              "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 4)}
+    if compile_s is not None:
+        record["compile_s"] = compile_s
+    if run.metrics is not None:
+        run.metrics.write(record)
+    progress.desc = (f"train loss {loss:.3f}" + ("" if mfu is None else f", MFU {100 * mfu:.1f}%")
+                     + ("" if compile_s is None else f", compile {compile_s:.0f} s"))
+    return loss
+
+
+def _mfu(run: _Run, tokens_per_s: float, *, width: float) -> float | None:
+    """Model FLOPs utilisation by nanoGPT's estimate: (6 N + 12 L d T) FLOPs per token trained,
+    N the parameters without the position table, T the mean row width (a packed row: --seq-len,
+    the attention kernel runs over the whole row), against --peak-tflops (989 on CUDA)."""
+    peak = run.cfg.peak_tflops or (989.0 if run.dist.device.type == "cuda" else None)
+    if peak is None:
+        return None
+    model = run.model
+    n = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
+    per_token = 6 * n + 12 * model.config.n_layer * model.config.n_embd * width
+    return per_token * tokens_per_s / (peak * 1e12)
+
+
+def _log_eval(run: _Run, step: int, split: str) -> tuple[float | None, float | None]:
+    if split not in run.eval_cache:
+        units, cfg, dist = run.units[split], run.cfg, run.dist
+        run.eval_cache[split] = eval_batches(
+            units, run.tokenizer, rank=dist.rank, world=dist.world, limit=cfg.eval_dialogues,
+            batch_tokens=cfg.batch_tokens, max_seq_len=cfg.max_seq_len, reverse=cfg.reverse,
+            pack_len=cfg.pack_len)[0] if units else []
+    loss = evaluate(run.model, run.eval_cache[split], run.dist, run.autocast)
+    if loss is None:
+        return None, None
+    ppl = math.exp(min(loss, 50.0))
+    if run.metrics is not None:
+        run.metrics.write({"step": step, "split": split, "loss": round(loss, 5), "ppl": round(ppl, 3)})
+    return loss, ppl
+
+
+def evaluate(model, batches: list, dist: distributed.Distributed, autocast=contextlib.nullcontext) -> float | None:
+    """Mean token loss of `batches` over all ranks (None without loss tokens). Eager, even in a
+    compiled run: eval mode and no_grad would be a second graph; the batches are packed like
+    the training ones (the same loss as unpacked, tests/train/test_gpu_path.py)."""
+    loss_fn = CausalLMLoss(model)
+    sums = torch.zeros(2, dtype=torch.float64, device=dist.device)
+    model.eval()
+    with torch.no_grad():
+        for batch in batches:
+            with autocast():
+                sums[0] += loss_fn(*_device_inputs(batch, dist.device))
+            sums[1] += batch.loss_tokens
+    model.train()
+    dist.all_reduce(sums)
+    total, count = sums.tolist()
+    return None if count == 0 else total / count
+
+
+def _save(run: _Run, step: int, positions: list[LanePosition]) -> Path:
+    """Checkpoint (collective: every rank hands its RNG and lane positions to rank 0)."""
+    dist, cfg = run.dist, run.cfg
+    rng = {"torch": torch.get_rng_state(),
+           "cuda": torch.cuda.get_rng_state(dist.device) if dist.device.type == "cuda" else None}
+    first = dist.rank * cfg.grad_accum
+    mine = {str(first + i): p.to_dict() for i, p in enumerate(positions)}
+    gathered = dist.gather({"rng": rng, "positions": mine})
+    path = ckpt.checkpoints_dir(cfg.out) / f"{ckpt.PREFIX}{step:08d}"
+    if dist.main:
+        state = {"step": step, "world": dist.world, "lanes": run.lanes,
+                 "optimizer": run.optimizer.state_dict(), "schedule": run.schedule.state_dict(),
+                 "scaler": run.scaler.state_dict() if run.scaler else None,
+                 "rng": [g["rng"] for g in gathered],
+                 "positions": {k: v for g in gathered for k, v in g["positions"].items()},
+                 "config": _saved_config(cfg), "version": ckpt.STATE_VERSION,
+                 "shards_fingerprint": run.plan.fingerprint}
+        path = ckpt.save_checkpoint(cfg.out, step, run.model, run.tokenizer, state, keep=cfg.keep)
+        if run.metrics is not None:
+            run.metrics.plot()
+    dist.barrier()
+    return path
+
+
+def _summary(run: _Run, step: int, loaders: list, totals: Counter, seconds: float, interrupted: str | None,
+             checkpoint: Path | None, train_loss: float | None, valid: tuple, test: tuple,
+             compile_s: float | None) -> TrainSummary:
+    dist = run.dist
+    sums = dist.all_reduce(torch.tensor([totals["tokens"], totals["padded"]], dtype=torch.float64,
+                                        device=dist.device)).tolist()
+    dropped = Counter()
+    for counter in dist.gather(dict(sum((loader.dropped for loader in loaders), Counter()))):
+        dropped.update(counter)
+    summary = TrainSummary(
+        run_dir=str(run.cfg.out), steps=step, interrupted=interrupted,
+        checkpoint=str(checkpoint) if checkpoint else None, train_loss=train_loss,
+        valid_loss=valid[0], valid_ppl=valid[1], test_loss=test[0], test_ppl=test[1],
+        tokens=int(sums[0]), tokens_per_s=round(sums[0] / max(seconds, 1e-9), 1),
+        padding_share=round(1 - sums[0] / max(sums[1], 1), 5), dropped=dict(sorted(dropped.items())),
+        compile_s=compile_s)
+    if dist.main:
+        atomic_write_json(run.cfg.out / "summary.json", asdict(summary), sort_keys=False)
+        run.metrics.plot()
+    return summary

@@ -54,7 +54,7 @@ def test_bf16_run_keeps_fp32_weights_and_resumes_on_cpu(small_shards, tmp_path):
 
 
 def test_compile_on_cuda_trains_like_eager(small_shards, tmp_path):
-    eager = train(config(small_shards, tmp_path / "eager", precision="fp32"))
+    eager = train(config(small_shards, tmp_path / "eager", precision="fp32", compile="off"))  # auto: compiled
     compiled = train(config(small_shards, tmp_path / "compiled", precision="fp32", compile=True))
     assert compiled.tokens == eager.tokens
     assert train_losses(tmp_path / "compiled") == pytest.approx(train_losses(tmp_path / "eager"), rel=1e-3)
@@ -67,3 +67,23 @@ def test_reply_on_cuda_equals_reply_on_cpu(six_steps):
     gpu = ChatModel(run, device="cuda").reply(["what comes after 17?"], max_new_tokens=8)
     cpu = ChatModel(run, device="cpu").reply(["what comes after 17?"], max_new_tokens=8)
     assert gpu == cpu
+
+
+def test_default_cuda_run_is_compiled_once_and_never_syncs_between_log_lines(small_shards, tmp_path):
+    """--compile auto on CUDA with packed rows: compiled (compile_s logged); four more steps
+    between the same log lines add no synchronizing CUDA call (torch.cuda.set_sync_debug_mode)."""
+    import warnings
+
+    def synced(name, steps):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                summary = train(config(small_shards, tmp_path / name, max_steps=steps, log_every=steps, save_every=0))
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        return summary, sum("synchronizing" in str(w.message) for w in caught)
+
+    (short, a), (long, b) = synced("short", 4), synced("long", 8)
+    assert short.compile_s is not None and long.compile_s is not None
+    assert a == b and a > 0, (a, b)
