@@ -106,3 +106,70 @@ def encode_reverse_dialogue(turns: list[list[int]], weights: list[float] | None,
         if len(ids) >= max_seq_len:
             break
     return Example(ids=ids[:max_seq_len], labels=labels[:max_seq_len]), None
+
+
+def encode_block(block, *, eos_id: int, max_seq_len: int, reverse: bool = False):
+    """encode_dialogue (or encode_reverse_dialogue) of every row of a cached RowBlock at once, in
+    numpy: (examples of the rows that survive, in row order; reasons of the dropped rows, [rows]
+    str or None). The same rules as the one-dialogue functions above, tested equal to them.
+
+    Shape: each kept row becomes a run of segments (one per kept turn: the turn's ids then EOS),
+    laid end to end in one flat token stream; an Example holds numpy views of its slice.
+    """
+    import numpy as np
+
+    from rdial.train.token_cache import _exclusive_cumsum, ranges
+
+    n = block.row_turns
+    rows = len(n)
+    turn_start = _exclusive_cumsum(n)                     # first turn of each row (block index)
+    row_end = turn_start + n                               # one past its last turn
+    piece = block.turn_len + 1                             # a turn and its EOS
+    cum = np.concatenate([[0], np.cumsum(piece)]).astype(np.int64)
+    cum_target = np.concatenate([[0], np.cumsum(block.target)]).astype(np.int64)
+    multi = n >= 2
+    last = np.where(multi, row_end - 1, 0)
+    last_piece = np.where(multi, piece[last] if len(piece) else 0, 0)
+    reason = np.full(rows, None, dtype=object)
+    reason[~multi] = "one_turn"
+    if reverse:
+        first = turn_start
+        reason[multi & ~np.where(multi, block.target[last] if len(piece) else False, False)] = "no_target"
+        reason[multi & (last_piece >= max_seq_len) & (reason == None)] = "too_long"  # noqa: E711
+    else:
+        # the oldest kept turn: the first whose suffix (it to the last turn) fits, at most last - 1
+        turn_row = np.repeat(np.arange(rows), n)
+        over = cum[row_end[turn_row]] - cum[:-1] > max_seq_len
+        first = turn_start + np.minimum(np.bincount(turn_row, weights=over, minlength=rows).astype(np.int64),
+                                        np.maximum(n - 2, 0))
+        reason[multi & (last_piece >= max_seq_len)] = "too_long"
+        targets_after = cum_target[row_end] - cum_target[np.minimum(first + 1, row_end)]
+        reason[multi & (targets_after == 0) & (reason == None)] = "no_target"  # noqa: E711
+    reason[block.bad_weights] = "bad_weights"
+    keep = np.flatnonzero(reason == None)  # noqa: E711
+    if not len(keep):
+        return [], reason
+    # segments of each kept row, in output order: turns first..last (reverse: last..first)
+    seg_count = row_end[keep] - first[keep]
+    seg_row = np.repeat(keep, seg_count)
+    step = ranges(np.zeros(len(keep), dtype=np.int64), seg_count)   # 0, 1, ... within a row
+    seg_turn = (row_end[seg_row] - 1 - step) if reverse else (first[seg_row] + step)
+    if reverse:  # the target (the first segment) is context, every other turn carries loss
+        seg_loss = step > 0
+    else:        # the first kept turn is context; a later turn carries loss if its weight > 0
+        seg_loss = (step > 0) & block.target[seg_turn]
+    seg_len = piece[seg_turn]
+    token_seg = np.repeat(np.arange(len(seg_turn)), seg_len)
+    offset = np.arange(len(token_seg)) - np.repeat(_exclusive_cumsum(seg_len), seg_len)
+    turn_token_start = _exclusive_cumsum(block.turn_len)
+    is_eos = offset == block.turn_len[seg_turn][token_seg]
+    source = np.where(is_eos, 0, turn_token_start[seg_turn][token_seg] + offset)
+    ids = np.where(is_eos, eos_id, block.ids[source] if len(block.ids) else 0).astype(np.int64)
+    labels = np.where(seg_loss[token_seg], ids, IGNORE)
+    # cut each example to max_seq_len: its newest tokens (forward), its first ones (reverse)
+    full = np.bincount(np.repeat(np.arange(len(keep)), seg_count), weights=seg_len,
+                       minlength=len(keep)).astype(np.int64)
+    start = _exclusive_cumsum(full)
+    cut = np.maximum(full - max_seq_len, 0)
+    lo, hi = (start, start + full - cut) if reverse else (start + cut, start + full)
+    return [Example(ids=ids[a:b], labels=labels[a:b]) for a, b in zip(lo.tolist(), hi.tolist())], reason

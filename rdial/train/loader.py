@@ -42,7 +42,8 @@ import pyarrow.parquet as pq
 
 from rdial.errors import RdialError
 from rdial.train.batching import Batch, bucket_batches, collate, pack_batches, window_batches
-from rdial.train.dialogue import encode_dialogue, encode_reverse_dialogue
+from rdial.train.dialogue import encode_block, encode_dialogue, encode_reverse_dialogue
+from rdial.train.token_cache import open_split
 
 COLUMNS = ("turn_texts", "turn_weights")
 
@@ -196,16 +197,35 @@ class WindowJob:
     max_seq_len: int
     reverse: bool = False  # rdial train --reverse
     pack_len: int = 0      # --seq-len of packed rows; 0: length-bucketed batches
+    tokens: str = ""       # the split's token-cache directory (rdial.train.token_cache); "": tokenize
 
 
 def build_window(job: WindowJob, tokenizer, files: dict) -> tuple[list[Batch], Counter, int]:
-    """(batches, dropped rows by reason, rows read) of one window: a pure function of `job`."""
-    texts, weights = read_slices(job.slices, files)
+    """(batches, dropped rows by reason, rows read) of one window: a pure function of `job`.
+
+    With `job.tokens` the rows' ids come from the memory-mapped token cache (no tokenizer, no
+    Parquet read; `tokenizer` may be None); without, from the Parquet rows, tokenized here. The
+    two give equal batches (tests/train/test_token_cache.py)."""
     dropped: Counter = Counter()
-    examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped, job.reverse)
+    if job.tokens:
+        examples, rows, eos_id = cached_examples(job.tokens, job.slices, job.max_seq_len, dropped, job.reverse)
+    else:
+        texts, weights = read_slices(job.slices, files)
+        examples = encode_rows(tokenizer, texts, weights, job.max_seq_len, dropped, job.reverse)
+        rows, eos_id = len(texts), tokenizer.eos_id
     rng = np.random.default_rng([job.seed, job.epoch, job.lane, job.window])
-    return (window_batches(examples, job.batch_tokens, tokenizer.eos_id, rng, pack_len=job.pack_len),
-            dropped, len(texts))
+    return (window_batches(examples, job.batch_tokens, eos_id, rng, pack_len=job.pack_len),
+            dropped, rows)
+
+
+def cached_examples(tokens: str, slices: tuple, max_seq_len: int, dropped: Counter,
+                    reverse: bool = False) -> tuple[list, int, int]:
+    """(examples, rows read, EOS id) of the slices' rows, from a split's token cache."""
+    split = open_split(tokens)
+    block = split.rows(slices)
+    examples, reasons = encode_block(block, eos_id=split.eos_id, max_seq_len=max_seq_len, reverse=reverse)
+    dropped.update(r for r in reasons.tolist() if r is not None)
+    return examples, block.rows, split.eos_id
 
 
 _WORKER: dict = {"files": {}, "tokenizers": {}}
@@ -214,6 +234,8 @@ _WORKER: dict = {"files": {}, "tokenizers": {}}
 def _build_in_worker(job: WindowJob):
     from rdial.train.tokenizer import load_tokenizer
 
+    if job.tokens:  # nothing to tokenize: the worker never loads a tokenizer
+        return build_window(job, None, _WORKER["files"])
     tokenizers = _WORKER["tokenizers"]
     if job.tokenizer not in tokenizers:
         tokenizers[job.tokenizer] = load_tokenizer(job.tokenizer)
@@ -240,8 +262,9 @@ class DialogueLoader:
 
     def __init__(self, stream: ShardStream, tokenizer, *, batch_tokens: int, max_seq_len: int,
                  position: LanePosition = LanePosition(), prefetch: int = 32, pool=None, reverse: bool = False,
-                 pack_len: int = 0):
+                 pack_len: int = 0, tokens: str = ""):
         self.stream, self.tokenizer = stream, tokenizer
+        self.tokens = tokens  # the train split's token-cache directory; "": tokenize on the fly
         self.reverse = reverse
         self.pack_len = pack_len
         self.batch_tokens, self.max_seq_len = batch_tokens, max_seq_len
@@ -261,9 +284,10 @@ class DialogueLoader:
                 raise RdialError(f"lane {stream.lane} of {stream.lanes} has no dialogues: "
                                  f"the train split has fewer rows than lanes (ranks x --grad-accum)")
             for w in range(w, len(windows)):
-                yield WindowJob(slices=slices_of(windows[w]), tokenizer=self.tokenizer.name, seed=stream.seed,
+                yield WindowJob(slices=slices_of(windows[w]), tokenizer=getattr(self.tokenizer, "name", ""), seed=stream.seed,
                                 epoch=epoch, lane=stream.lane, window=w, batch_tokens=self.batch_tokens,
-                                max_seq_len=self.max_seq_len, reverse=self.reverse, pack_len=self.pack_len), skip
+                                max_seq_len=self.max_seq_len, reverse=self.reverse, pack_len=self.pack_len,
+                                tokens=self.tokens), skip
                 skip = 0
             epoch, w = epoch + 1, 0
 
@@ -337,24 +361,31 @@ class _Prefetcher:
 
 def eval_batches(units: list[ShardUnit], tokenizer, *, rank: int, world: int, limit: int,
                  batch_tokens: int, max_seq_len: int, reverse: bool = False,
-                 pack_len: int = 0) -> tuple[list[Batch], Counter]:
+                 pack_len: int = 0, tokens: str = "") -> tuple[list[Batch], Counter]:
     """This rank's share of the first `limit` dialogues of a split (0 = all), length-bucketed,
-    or packed into rows of `pack_len` (the training batches' shape; same loss either way)."""
+    or packed into rows of `pack_len` (the training batches' shape; same loss either way).
+    `tokens`: the split's token-cache directory (same batches, read instead of tokenized)."""
     dropped: Counter = Counter()
-    texts, weights = [], []
-    stream = ShardStream(units, lane=0, lanes=1, seed=0)
+    slices, rows = [], 0
     for unit in units:  # file order: every evaluation sees the same dialogues
-        t, w = stream.read([(unit, 0, unit.rows)])
-        texts += t
-        weights += w
-        if limit and len(texts) >= limit:
+        slices.append((str(unit.path), unit.row_group, 0, unit.rows))
+        rows += unit.rows
+        if limit and rows >= limit:
             break
-    if limit:
-        texts, weights = texts[:limit], weights[:limit]
-    mine = range(rank, len(texts), world)
-    examples = encode_rows(tokenizer, [texts[i] for i in mine], [weights[i] for i in mine],
-                           max_seq_len, dropped, reverse)
+    rows = min(rows, limit) if limit else rows
+    mine = range(rank, rows, world)
+    if tokens:
+        split = open_split(tokens)
+        block = split.rows(tuple(slices)).select(np.asarray(mine, dtype=np.int64))
+        examples, reasons = encode_block(block, eos_id=split.eos_id, max_seq_len=max_seq_len, reverse=reverse)
+        dropped.update(r for r in reasons.tolist() if r is not None)
+        eos_id = split.eos_id
+    else:
+        texts, weights = read_slices(tuple(slices), {})
+        examples = encode_rows(tokenizer, [texts[i] for i in mine], [weights[i] for i in mine],
+                               max_seq_len, dropped, reverse)
+        eos_id = tokenizer.eos_id
     if pack_len:
-        return pack_batches(examples, batch_tokens, pack_len, tokenizer.eos_id, np.random.default_rng(0)), dropped
+        return pack_batches(examples, batch_tokens, pack_len, eos_id, np.random.default_rng(0)), dropped
     groups = bucket_batches([len(e) for e in examples], batch_tokens)
-    return [collate([examples[i] for i in g], tokenizer.eos_id) for g in groups], dropped
+    return [collate([examples[i] for i in g], eos_id) for g in groups], dropped
