@@ -19,7 +19,7 @@ COMPILE_MODES = ("auto", "on", "off")  # rdial.train.model.SIZES holds their sha
 # Flags a resumed run may change (the length of the run, logging, eval cadence, workers, where it
 # runs); they are recorded in RUN/changes.jsonl. Every other flag is the run's own: it changes the
 # model, the tokenizer, the data order or the optimiser's state, so --resume refuses a new value.
-RESUMABLE_FIELDS = ("shards", "max_steps", "steps", "eval_every", "eval_dialogues", "save_every", "keep",
+RESUMABLE_FIELDS = ("shards", "token_cache", "max_steps", "steps", "eval_every", "eval_dialogues", "save_every", "keep",
                     "log_every", "loader_workers", "device", "compile", "progress", "resume", "peak_tflops",
                     "accept_changed_shards")
 # Per invocation, never taken from the saved run: what they ask for applies once.
@@ -32,6 +32,9 @@ class TrainConfig:
         "shard directory with train/ valid/ test/ part-*.parquet (CORPUS/shards); "
         "required unless --resume finds a checkpoint (then: the run's own)"))
     out: Path = field(metadata=arg("run directory: checkpoints/, metrics.jsonl, config.json, summary.json"))
+    token_cache: Path | None = field(default=None, metadata=arg(
+        "directory of the shards' token caches, built on first use (default: tokens/ beside the "
+        "shard directory, CORPUS/tokens); `rdial tokenize` builds one ahead of training"))
     model: str = field(default="tiny", metadata=arg(
         f"{', '.join(SIZES)} (fresh GPT-2 of DialoGPT's sizes) or a local GPT-2 checkpoint directory"))
     tokenizer: str = field(default=OFFLINE, metadata=arg(
@@ -85,7 +88,7 @@ class TrainConfig:
         "on CUDA; none on CPU, where MFU is logged as null unless this is given)"))
     resume: bool = field(default=False, metadata=arg(
         "continue from the newest checkpoint in --out with the run's saved config (start fresh if "
-        "none); only --max-steps, --steps, --shards, --eval-every, --eval-dialogues, --save-every, "
+        "none); only --max-steps, --steps, --shards, --token-cache, --eval-every, --eval-dialogues, --save-every, "
         "--keep, --log-every, --peak-tflops, --loader-workers, --device, --compile, --progress and "
         "--accept-changed-shards may be given anew (recorded in RUN/changes.jsonl); any other flag "
         "with a new value is refused"))
@@ -100,6 +103,7 @@ class TrainConfig:
     def __post_init__(self):
         self.shards = None if self.shards is None else Path(self.shards)
         self.out = Path(self.out)
+        self.token_cache = None if self.token_cache is None else Path(self.token_cache)
         if self.given is not None:
             self.given = tuple(sorted(self.given))
         if isinstance(self.compile, bool):  # the Python API before --compile took a mode

@@ -51,6 +51,7 @@ from rdial.train.model import (SIZES, CausalLMLoss, build_model, check_compatibl
                                loss_index, pad_vocab)
 from rdial.train.schedule import LRSchedule
 from rdial.train.signals import StopSignals
+from rdial.train.token_cache import ensure_cache
 from rdial.train.tokenizer import load_tokenizer
 
 __all__ = ["TrainConfig", "TrainSummary", "train"]
@@ -184,6 +185,7 @@ class _Run:
     lanes: int                       # ranks x --grad-accum
     tokenizer: object
     units: dict                      # split -> [ShardUnit]
+    tokens: object                   # the shards' TokenCache (rdial.train.token_cache)
     model: torch.nn.Module           # the GPT2LMHeadModel (vocabulary padded while training)
     loss_fn: torch.nn.Module         # CausalLMLoss, compiled and/or wrapped by DDP
     compiled: bool
@@ -206,6 +208,8 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
     if sum(u.rows for u in units["train"]) < lanes:
         raise RdialError(f"--shards: {cfg.shards / 'train'} has fewer dialogues than lanes "
                          f"(ranks x --grad-accum = {lanes})")
+    tokens = ensure_cache(cfg.shards, tokenizer, root=cfg.token_cache, fingerprint=plan.fingerprint,
+                          progress=cfg.progress)  # built once, on first use
     state = _resume_state(cfg, dist, plan, lanes)
 
     torch.manual_seed(cfg.seed)  # every rank builds the same initial weights
@@ -250,7 +254,8 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
     loaders = [DialogueLoader(ShardStream(units["train"], lane=lane, lanes=lanes, seed=cfg.seed,
                                           shuffle_rows=cfg.shuffle_rows),
                               tokenizer, batch_tokens=cfg.batch_tokens, max_seq_len=cfg.max_seq_len,
-                              position=position, pool=pool, reverse=cfg.reverse, pack_len=cfg.pack_len)
+                              position=position, pool=pool, reverse=cfg.reverse, pack_len=cfg.pack_len,
+                              tokens=tokens.split_dir("train"))
                for lane, position in zip(my_lanes, positions)]
 
     metrics = None
@@ -262,7 +267,7 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
             rundir.record_changes(cfg.out, step, plan.changes)
         metrics = MetricsLog(cfg.out, start_step=step, drop_final_evals=step >= cfg.max_steps)
         _announce(cfg, plan, metrics, step, resumed=state is not None, compiled=compiled)
-    run = _Run(cfg=cfg, dist=dist, plan=plan, lanes=lanes, tokenizer=tokenizer, units=units, model=model,
+    run = _Run(cfg=cfg, dist=dist, plan=plan, lanes=lanes, tokenizer=tokenizer, units=units, tokens=tokens, model=model,
                loss_fn=loss_fn, compiled=compiled, optimizer=optimizer, schedule=schedule, scaler=scaler,
                autocast=autocast, metrics=metrics)
 
@@ -498,7 +503,7 @@ def _log_eval(run: _Run, step: int, split: str) -> tuple[float | None, float | N
         run.eval_cache[split] = eval_batches(
             units, run.tokenizer, rank=dist.rank, world=dist.world, limit=cfg.eval_dialogues,
             batch_tokens=cfg.batch_tokens, max_seq_len=cfg.max_seq_len, reverse=cfg.reverse,
-            pack_len=cfg.pack_len)[0] if units else []
+            pack_len=cfg.pack_len, tokens=run.tokens.split_dir(split))[0] if units else []
     loss = evaluate(run.model, run.eval_cache[split], run.dist, run.autocast)
     if loss is None:
         return None, None
