@@ -42,6 +42,7 @@ COMMANDS = {
     "build": "rdial.build.cli",
     "filter": "rdial.filter.cli",
     "export": "rdial.filter.export_cli",
+    "tokenize": "rdial.train.tokenize_cli",
     "train": "rdial.train.cli",
     "generate": "rdial.train.generate_cli",
     "eval": "rdial.eval.cli",

@@ -10,7 +10,7 @@ def test_help_lists_every_stage_in_pipeline_order(capsys):
     out = capsys.readouterr().out
     positions = [out.index(f"\n    {name} ") for name in COMMANDS]
     assert positions == sorted(positions)
-    assert list(COMMANDS) == ["demo", "synth", "extract", "build", "filter", "export", "train",
+    assert list(COMMANDS) == ["demo", "synth", "extract", "build", "filter", "export", "tokenize", "train",
                               "generate", "eval", "run", "status", "prune"]
 
 
