@@ -2,6 +2,7 @@
 
     python bench/bench_train.py                  # CPU, a few minutes
     python bench/bench_train.py --steps 40 --rounds 2
+    python bench/bench_train.py --loader-only    # the loader: on the fly against the token cache
     python bench/bench_train.py --gpu-dry-run    # run the GPU section's code on CPU (tiny, 2 steps)
     python bench/bench_train.py --gpu-only       # on a CUDA machine: only the GPU section
     python bench/bench_train.py --gpu-only --gpu-compile both   # compiled and eager, packed and unpacked
@@ -16,6 +17,9 @@ the same generated shards (2-4 turn dialogues of 10-90 tokens), with about the s
 Printed: real tokens/s of each and the ratio, padding share of each, real tokens per step of
 each (to show the batches match), and the rdial loader alone (tokens/s when nothing consumes
 them) against the trainer's consumption. Targets: >= 3x (packed), padding < 5%, loader >= 10x.
+Then the loader alone on the fly against the token cache (rdial/train/token_cache.py), unpacked
+and packed, over the same epoch in the same run: rows/s, real tokens/s and their ratio, and the
+cache's one-off build time and size per million tokens (--loader-only: only this).
 
 With CUDA (or --gpu-only), a GPU section trains GPT-2 small and medium in bf16 through
 `train()` on --gpu-dialogues generated dialogues, packed and unpacked in the same run, for each
@@ -129,19 +133,60 @@ def rdial_run(shards: Path, model: str, out: Path, *, steps: int, batch_tokens: 
             "compile_s": summary.compile_s}
 
 
-def loader_alone(shards: Path, *, batch_tokens: int, max_len: int) -> float:
-    """Real tokens/s of one lane's loader (read, tokenize, encode, bucket, collate) over one epoch,
-    in one thread, consumed by nothing."""
+def loader_alone(shards: Path, *, batch_tokens: int, max_len: int, pack_len: int = 0, tokens: str = "") -> dict:
+    """Rows/s and real tokens/s of one lane's loader over one epoch, in one thread, consumed by
+    nothing: on the fly (read Parquet, tokenize, encode, bucket or pack, collate) or, with
+    `tokens` (a split's token-cache directory), from the memory-mapped cache (encode, bucket or
+    pack, collate)."""
     units = shard_units(split_files(shards, "train"))
     stream = ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000)
-    loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len)
-    started, tokens = time.perf_counter(), 0
+    tokenizer = None if tokens else load_tokenizer()
+    loader = DialogueLoader(stream, tokenizer, batch_tokens=batch_tokens, max_seq_len=max_len,
+                            pack_len=pack_len, tokens=tokens)
+    started, n, rows = time.perf_counter(), 0, 0
     for job, _ in loader.jobs():
         if job.epoch > 0:
             break
-        batches, _, _ = build_window(job, loader.tokenizer, {})
-        tokens += sum(b.tokens for b in batches)
-    return tokens / (time.perf_counter() - started)
+        batches, _, read = build_window(job, tokenizer, {})
+        n += sum(b.tokens for b in batches)
+        rows += read
+    seconds = time.perf_counter() - started
+    return {"tokens_per_s": n / seconds, "rows_per_s": rows / seconds, "tokens": n, "rows": rows}
+
+
+def loader_comparison(shards: Path, *, batch_tokens: int, max_len: int, rounds: int = 3) -> dict:
+    """The loader on the fly against the token cache, unpacked and packed, same epoch, same run;
+    the cache's one-off build time and size; the best of `rounds` alternating passes each."""
+    import shutil
+
+    from rdial.train.token_cache import ensure_cache
+
+    root = shards.parent / "bench-tokens"
+    shutil.rmtree(root, ignore_errors=True)
+    tokenizer = load_tokenizer()
+    started = time.perf_counter()
+    cache = ensure_cache(shards, tokenizer, root=root, progress=False, say=lambda m: None)
+    build_s = time.perf_counter() - started
+    tokens, size = cache.manifest["tokens"], cache.manifest["bytes"]
+    print(f"\ntoken cache: built in {build_s:.2f} s ({tokens / build_s:,.0f} tokens/s, once), {tokens:,} tokens, "
+          f"{size / 2**20:.2f} MiB = {size / tokens * 1e6 / 2**20:.2f} MiB per million tokens")
+    figures = {"build_s": build_s, "cache_tokens": tokens, "cache_bytes": size,
+               "mib_per_million_tokens": size / tokens * 1e6 / 2**20}
+    for label, pack_len in (("unpacked", 0), (f"packed {max_len}", max_len)):
+        best = {}
+        for _ in range(rounds):
+            for side, where in (("fly", ""), ("cached", cache.split_dir("train"))):
+                r = loader_alone(shards, batch_tokens=batch_tokens, max_len=max_len, pack_len=pack_len, tokens=where)
+                if side not in best or r["tokens_per_s"] > best[side]["tokens_per_s"]:
+                    best[side] = r
+        fly, cached = best["fly"], best["cached"]
+        assert fly["tokens"] == cached["tokens"] and fly["rows"] == cached["rows"]
+        ratio = cached["tokens_per_s"] / fly["tokens_per_s"]
+        print(f"loader {label}: on the fly {fly['rows_per_s']:,.0f} rows/s, {fly['tokens_per_s']:,.0f} real tokens/s; "
+              f"token cache {cached['rows_per_s']:,.0f} rows/s, {cached['tokens_per_s']:,.0f} real tokens/s; "
+              f"ratio {ratio:.2f}x (same {fly['tokens']:,} tokens of {fly['rows']:,} rows)")
+        figures[label.split()[0]] = {"fly": fly, "cached": cached, "ratio": ratio}
+    return figures
 
 
 # --- GPU --------------------------------------------------------------------------------------
@@ -161,7 +206,7 @@ def batch_shape(shards: Path, *, batch_tokens: int, max_len: int, pack_len: int 
     stream = ShardStream(units, lane=0, lanes=1, seed=0, shuffle_rows=20000)
     loader = DialogueLoader(stream, load_tokenizer(), batch_tokens=batch_tokens, max_seq_len=max_len,
                             pack_len=pack_len)
-    tokens = width = loss_tokens = 0
+    tokens = width = loss_tokens = 0  # (on the fly: the same batches as the cache gives)
     for job, _ in loader.jobs():
         if job.epoch > 0:
             break
@@ -262,6 +307,8 @@ def main() -> None:
                         help="auto: the trainer's default (compiled when packed); both: on and off")
     parser.add_argument("--gpu-pack", choices=("off", "on", "both"), default="both",
                         help="GPU section: packed rows (--pack), length-bucketed rows, or both in the same run")
+    parser.add_argument("--loader-only", action="store_true",
+                        help="only the loader comparison: on the fly against the token cache")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     max_len = 256
@@ -283,6 +330,11 @@ def main() -> None:
             results = gpu_section(gpu_shards, work, dry_run=args.gpu_dry_run, **gpu)
             if args.json:
                 args.json.write_text(json.dumps({"gpu": results}, indent=2))
+            return
+        if args.loader_only:
+            figures = loader_comparison(shards, batch_tokens=8192, max_len=max_len)
+            if args.json:
+                args.json.write_text(json.dumps(figures, indent=2))
             return
         model_dir = make_model(work / "model")
         print(f"torch threads {torch.get_num_threads()}; {args.dialogues} dialogues; GPT-2 4x128 "
@@ -312,7 +364,7 @@ def main() -> None:
                   f"ratio {ours['tokens_per_s'] / base['tokens_per_s']:.2f}x")
         best = {k: max(v, key=lambda x: x["tokens_per_s"]) for k, v in results.items()}
         ratio = best["rdial"]["tokens_per_s"] / best["baseline"]["tokens_per_s"]
-        loader = loader_alone(shards, batch_tokens=batch_tokens, max_len=max_len)
+        loader = loader_alone(shards, batch_tokens=batch_tokens, max_len=max_len)["tokens_per_s"]
         consume = best["rdial"]["tokens_per_s"]
         print(f"\nbaseline (HF datasets + DataCollatorForLanguageModeling + Trainer): "
               f"{best['baseline']['tokens_per_s']:,.0f} real tokens/s, padding {100 * best['baseline']['padding']:.1f}%")
@@ -322,7 +374,8 @@ def main() -> None:
         print(f"ratio rdial/baseline: {ratio:.2f}x (target >= 3x)")
         print(f"loader alone: {loader:,.0f} real tokens/s = {loader / consume:.0f}x what the trainer consumes "
               f"(target >= 10x)")
-        figures = {"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader}
+        figures = {"rounds": results, "ratio": ratio, "loader_tokens_per_s": loader,
+                   "loader": loader_comparison(shards, batch_tokens=batch_tokens, max_len=max_len)}
         if torch.cuda.is_available():
             gpu_shards = write_sample_shards(work / "gpu-shards", train=args.gpu_dialogues, valid=0, test=0,
                                              files=4, rows_per_group=1000, seed=0, filler_words=60)

@@ -107,22 +107,38 @@ def collate_packed(rows: list[list[Example]], n_rows: int, seq_len: int, pad_id:
     labels = np.full((n_rows, seq_len), IGNORE, dtype=np.int64)
     pos = np.zeros((n_rows, seq_len), dtype=np.int64)
     doc = np.zeros((n_rows, seq_len), dtype=np.int64)
-    tokens = 0
-    for r, examples in enumerate(rows):
-        at = 0
-        for d, e in enumerate(examples):
-            n = len(e)
-            assert e.labels[0] == IGNORE, "a dialogue's first token carries loss"
-            ids[r, at:at + n] = e.ids
-            labels[r, at:at + n] = e.labels
-            pos[r, at:at + n] = np.arange(n)
-            doc[r, at:at + n] = d
-            at += n
-        doc[r, at:] = len(examples)
-        tokens += at
+    flat = [e for examples in rows for e in examples]
+    if flat:  # every dialogue's tokens in one copy: the flat index of each in the batch
+        per_row = np.array([len(examples) for examples in rows], dtype=np.int64)
+        lengths = np.array([len(e) for e in flat], dtype=np.int64)
+        row_of = np.repeat(np.arange(len(rows)), per_row)
+        first = np.repeat(_exclusive_cumsum(per_row), per_row)          # the row's first dialogue
+        starts = _exclusive_cumsum(lengths)
+        at = starts - starts[first]                                     # start inside its row
+        where = _ranges(row_of * seq_len + at, lengths)
+        flat_labels = np.concatenate([np.asarray(e.labels, dtype=np.int64) for e in flat])
+        assert (flat_labels[starts] == IGNORE).all(), "a dialogue's first token carries loss"
+        doc[:len(rows)] = per_row[:, None]                              # padding: a document of its own
+        ids.flat[where] = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in flat])
+        labels.flat[where] = flat_labels
+        pos.flat[where] = _ranges(np.zeros(len(flat), dtype=np.int64), lengths)
+        doc.flat[where] = np.repeat(np.arange(len(flat)) - first, lengths)
+    tokens = sum(len(e) for e in flat)
     return Batch(input_ids=torch.from_numpy(ids), labels=torch.from_numpy(labels), tokens=tokens,
                  loss_tokens=int((labels[:, 1:] != IGNORE).sum()),
                  position_ids=torch.from_numpy(pos), doc_ids=torch.from_numpy(doc))
+
+
+def _exclusive_cumsum(values: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(values), dtype=np.int64)
+    np.cumsum(values[:-1], out=out[1:])
+    return out
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lengths)]), without the loop."""
+    total = int(lengths.sum())
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - _exclusive_cumsum(lengths), lengths)
 
 
 def pack_batches(examples: list[Example], batch_tokens: int, seq_len: int, pad_id: int,
