@@ -314,7 +314,7 @@ def _build(shards, tokenizer, root, key, fingerprint, progress, say, split_files
     todo_bytes = sum(f.stat().st_size for s, fs in files.items() for f in fs if f not in done[s])
     kept = sum(map(len, done.values()))
     say(f"tokenizing {shards} once into {root / key} ({sum(map(len, files.values())) - kept} part files, "
-        f"{todo_bytes / 2**20:.1f} MiB of Parquet" + (f"; {kept} kept from a killed build" if kept else "") + ")")
+        f"{human_size(todo_bytes)} of Parquet" + (f"; {kept} kept from a killed build" if kept else "") + ")")
     started = time.monotonic()
     bar = Progress("tokenize", unit="rows", enabled=progress)
     parts = {}
@@ -342,10 +342,14 @@ def _build(shards, tokenizer, root, key, fingerprint, progress, say, split_files
     os.replace(partial, root / key)
     _fsync_dir(root)
     seconds = time.monotonic() - started
-    say(f"token cache {root / key}: {manifest['tokens']:,} tokens, {manifest['bytes'] / 2**20:.1f} MiB, "
+    say(f"token cache {root / key}: {manifest['tokens']:,} tokens, {human_size(manifest['bytes'])}, "
         f"built in {seconds:.1f} s; delete it with rm -r {root / key}")
     older = [p for p in root.iterdir() if p.is_dir() and p.name != key and (p / MANIFEST).exists()]
     if older:
         size = sum(f.stat().st_size for p in older for f in p.rglob("*.npy"))
-        say(f"{len(older)} older token cache(s) in {root} ({size / 2**20:.1f} MiB) are for other shards or "
+        say(f"{len(older)} older token cache(s) in {root} ({human_size(size)}) are for other shards or "
             f"tokenizers; rm -r them when no run needs them")
+
+
+def human_size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.1f} KiB"

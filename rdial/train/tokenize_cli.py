@@ -46,7 +46,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from rdial.progress import Progress
     from rdial.train.loader import shard_units, split_files
-    from rdial.train.token_cache import SPLITS, ensure_cache
+    from rdial.train.token_cache import SPLITS, ensure_cache, human_size
     from rdial.train.tokenizer import load_tokenizer
 
     cfg = config_from_args(TokenizeConfig, args)
@@ -57,7 +57,7 @@ def run(args) -> int:
     m = cache.manifest
     splits = ", ".join(f"{s} {m['splits'][s]['rows']:,} rows / {m['splits'][s]['tokens']:,} tokens"
                        for s in SPLITS)
-    Progress.message(f"rdial tokenize: {cache.directory}: {splits}; {m['bytes'] / 2**20:.2f} MiB "
+    Progress.message(f"rdial tokenize: {cache.directory}: {splits}; {human_size(m['bytes'])} "
                      f"({m['ids_dtype']} ids)")
     print(cache.directory)
     sys.stdout.flush()

@@ -263,7 +263,7 @@ def test_a_killed_build_publishes_nothing_and_the_rerun_finishes_it(shards, toke
     monkeypatch.setattr(token_cache, "build_part", real)
     said = []
     finished = ensure_cache(shards, tokenizer, progress=False, say=said.append)
-    assert "(2 part files, " in said[0] and said[0].endswith(" MiB of Parquet; 2 kept from a killed build)")
+    assert "(2 part files, " in said[0] and said[0].endswith(" KiB of Parquet; 2 kept from a killed build)")
     assert sorted(p.name for p in root.iterdir()) == [key, f"{key}.lock"]
     assert sorted(p.name for p in (finished.directory / "train").iterdir()) == ["part-00000", "part-00001"]
     clean = ensure_cache(shards, tokenizer, root=tmp_path / "clean", **QUIET)
