@@ -60,7 +60,7 @@ ARRAYS = ("ids", "turn_offsets", "row_offsets", "target", "bad_weights")
 def default_root(shards: Path) -> Path:
     """`CORPUS/tokens` for `CORPUS/shards`: beside the shards, never inside (shards/ holds only
     Parquet files, which polars and HF `datasets` open as a whole)."""
-    return Path(shards).resolve().parent / "tokens"
+    return Path(os.path.abspath(shards)).parent / "tokens"  # `--shards .` too; a symlink's own parent
 
 
 def tokenizer_identity(tokenizer) -> dict:
@@ -302,6 +302,12 @@ def ensure_cache(shards: Path, tokenizer, *, root: Path | None = None, fingerpri
     return TokenCache(final)
 
 
+def _rows(path: Path) -> int:
+    from rdial.train.loader import _open
+
+    return _open(path).metadata.num_rows
+
+
 def _build(shards, tokenizer, root, key, fingerprint, progress, say, split_files) -> None:
     from rdial.progress import Progress
     from rdial.train.rundir import shards_fingerprint
@@ -311,12 +317,14 @@ def _build(shards, tokenizer, root, key, fingerprint, progress, say, split_files
     dtype = ids_dtype(tokenizer.vocab_size)
     files = {split: split_files(shards, split, required=False) for split in SPLITS}
     done = {split: [f for f in fs if (partial / split / f.stem / "meta.json").exists()] for split, fs in files.items()}
-    todo_bytes = sum(f.stat().st_size for s, fs in files.items() for f in fs if f not in done[s])
+    todo = [f for s, fs in files.items() for f in fs if f not in done[s]]
+    todo_bytes = sum(f.stat().st_size for f in todo)
+    todo_rows = sum(_rows(f) for f in todo)
     kept = sum(map(len, done.values()))
     say(f"tokenizing {shards} once into {root / key} ({sum(map(len, files.values())) - kept} part files, "
         f"{human_size(todo_bytes)} of Parquet" + (f"; {kept} kept from a killed build" if kept else "") + ")")
     started = time.monotonic()
-    bar = Progress("tokenize", unit="rows", enabled=progress)
+    bar = Progress("tokenize", total=todo_rows, unit="rows", enabled=progress)
     parts = {}
     for split, fs in files.items():
         (partial / split).mkdir(parents=True, exist_ok=True)

@@ -343,3 +343,20 @@ def test_rdial_tokenize_builds_what_train_then_reads(shards, tmp_path, capsys, m
                                 log_every=1, progress=False, device="cpu"))
     assert summary.steps == 2 and summary.valid_loss is not None
     assert sorted(p.name for p in (shards.parent / "tokens").iterdir()) == [built.name, f"{built.name}.lock"]
+
+
+def test_shards_that_change_during_the_build_are_refused(shards, tokenizer, monkeypatch):
+    real = token_cache.build_part
+    key = cache_key(shards_fingerprint(shards), tokenizer)
+
+    def filter_publishes_meanwhile(path, out, *args):
+        meta = real(path, out, *args)
+        if path.parent.name == "train" and path.name == "part-00000.parquet":
+            write_shard(shards / "test" / "part-00000.parquet", EDGE, rows_per_group=9)
+        return meta
+
+    monkeypatch.setattr(token_cache, "build_part", filter_publishes_meanwhile)
+    with pytest.raises(RdialError, match=r"^--shards: .*shards changed while it was being tokenized \(a `rdial "
+                                         r"filter` published new shards\?\); rerun to tokenize the new shards$"):
+        ensure_cache(shards, tokenizer, **QUIET)
+    assert [p.name for p in default_root(shards).iterdir()] == [f"{key}.lock"]  # nothing published or kept
