@@ -2,24 +2,28 @@
 
     python -c "
     from pathlib import Path; from rdial.train.loader import *; from rdial.train.tokenizer import load_tokenizer
+    from rdial.train.token_cache import ensure_cache
     units = shard_units(split_files(Path('corpus/shards'), 'train'))
-    loader = DialogueLoader(ShardStream(units, lane=0, lanes=1, seed=0), load_tokenizer(),
-                            batch_tokens=8192, max_seq_len=256)
+    tokens = ensure_cache(Path('corpus/shards'), load_tokenizer()).split_dir('train')
+    loader = DialogueLoader(ShardStream(units, lane=0, lanes=1, seed=0), None,
+                            batch_tokens=8192, max_seq_len=256, tokens=tokens)
     batch, position = next(iter(loader)); print(batch.input_ids.shape, position)"
 
 Lanes. The training stream is split into `lanes` = data-parallel ranks x gradient-accumulation
 steps; an optimizer step takes one micro-batch from every lane. Rank r owns lanes
 r*accum .. r*accum+accum-1, so 2 ranks x 1 step and 1 rank x 2 steps see the same global
 batches. A lane takes a contiguous slice (1/lanes, rotating) of every row group: no overlap, no
-gap, balanced to a row. Every lane reads every row group's two text columns (cheap next to the
-model) and tokenizes only its slice.
+gap, balanced to a row. A lane reads only its slice's token ids from the token cache
+(rdial/train/token_cache.py: the shards tokenised once, memory-mapped); without a cache
+(`tokens=""`, the reference path of the tests and the bench) it reads every row group's two
+text columns and tokenizes its slice.
 
 Order. Each epoch shuffles the row groups (seed, epoch); consecutive row groups form windows of
 about `shuffle_rows` dialogues per lane; a window is shuffled, bucketed by length and its
 batches shuffled (seed, epoch, lane, window). Lanes are endless: epoch e+1 follows epoch e, and
 the trainer stops at --max-steps.
 
-Workers. A window is built (read, tokenized, encoded, bucketed, collated) in a background thread
+Workers. A window is built (read from the cache, encoded, bucketed, collated) in a background thread
 per lane, or with --loader-workers N by a pool of N spawned processes per rank, several windows
 at once, each by one worker, taken back in window order: the stream does not depend on N.
 
@@ -255,7 +259,8 @@ class DialogueLoader:
     """Endless micro-batches of one lane, produced by a background thread.
 
     Iterating yields (Batch, LanePosition after that batch). Windows are built in the thread
-    (tokenization runs in Rust without the GIL, overlapping the training step) or, given a
+    (numpy on a memory map with `tokens`; else tokenization in Rust without the GIL, both
+    overlapping the training step) or, given a
     `pool` of worker processes, several windows at once: each window by exactly one worker,
     results taken in window order, so the stream is the same with or without workers.
     """
