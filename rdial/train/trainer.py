@@ -267,7 +267,8 @@ def _run(cfg: TrainConfig, dist: distributed.Distributed, plan: _Plan) -> TrainS
             rundir.record_changes(cfg.out, step, plan.changes)
         metrics = MetricsLog(cfg.out, start_step=step, drop_final_evals=step >= cfg.max_steps)
         _announce(cfg, plan, metrics, step, resumed=state is not None, compiled=compiled)
-    run = _Run(cfg=cfg, dist=dist, plan=plan, lanes=lanes, tokenizer=tokenizer, units=units, tokens=tokens, model=model,
+    run = _Run(cfg=cfg, dist=dist, plan=plan, lanes=lanes, tokenizer=tokenizer, units=units, tokens=tokens,
+               model=model,
                loss_fn=loss_fn, compiled=compiled, optimizer=optimizer, schedule=schedule, scaler=scaler,
                autocast=autocast, metrics=metrics)
 
