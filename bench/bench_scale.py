@@ -61,10 +61,11 @@ def rdial_cmd(*args: str) -> list[str]:
 
 # --- the dumps: made once, reused ----------------------------------------------------------
 
-def ensure_dumps(data_dir: Path, comments: int, workers: int) -> Path:
-    """--data-dir/synth-N-seed16 with RC_/RS_ of every month in MONTHS (made when missing)."""
+def ensure_dumps(data_dir: Path, comments: int, workers: int, months=MONTHS) -> Path:
+    """--data-dir/synth-N-seed16 holding RC_/RS_ of `months`; when one is missing, all of MONTHS
+    are written in one synth run (the later months continue the earlier months' threads)."""
     out = data_dir / f"synth-{comments}-seed{SEED}"
-    if all((out / f"{k}_{m}.zst").exists() for m in MONTHS for k in ("RC", "RS")):
+    if all((out / f"{k}_{m}.zst").exists() for m in months for k in ("RC", "RS")):
         return out
     log(f"synth: {len(MONTHS)} months x {comments:,} comments -> {out} (once; reused later)")
     cmd = rdial_cmd("synth", "--out", str(out), "--months", *MONTHS, "--comments", str(comments),
@@ -354,6 +355,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--work", type=Path, default=None,
                     help="where the corpora go (default: DATA_DIR/work; rewritten each run)")
     ap.add_argument("--comments", type=int, default=20_000_000, help="comments a month (full size)")
+    ap.add_argument("--small", type=int, default=None,
+                    help="comments a month of the small run (default: a tenth of --comments)")
     ap.add_argument("--buckets-per-million", type=float, default=32,
                     help="thread buckets per million comments a month (default 32: 640 at 20M)")
     ap.add_argument("--workers", type=int, default=2, help="--workers of every stage")
@@ -374,9 +377,9 @@ def main(argv: list[str] | None = None) -> dict:
     for part in ("full", "tenth", "monthly"):
         if part not in a.parts or (a.reuse and part in result):
             continue
-        n = a.comments // 10 if part == "tenth" else a.comments
+        n = (a.small or a.comments // 10) if part == "tenth" else a.comments
         buckets = max(1, round(n / 1e6 * a.buckets_per_million))
-        dumps = ensure_dumps(a.data_dir, n, a.workers)
+        dumps = ensure_dumps(a.data_dir, n, a.workers, MONTHS if part == "monthly" else MONTHS[:2])
         if part == "monthly":
             result["monthly"] = monthly("full", dumps, work, buckets, a.workers)
             continue
