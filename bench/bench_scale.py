@@ -104,6 +104,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.folder = pid, folder
         self.tree_rss = self.biggest_rss = self.folder_peak = 0
+        self.main_cpu = 0.0  # the top process' own CPU (not its workers'): the serial part
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -121,6 +122,11 @@ class Sampler(threading.Thread):
                         rss.append(p.memory_info().rss)
                     except psutil.Error:
                         pass
+            except psutil.Error:
+                pass
+            try:
+                t = top.cpu_times()
+                self.main_cpu = max(self.main_cpu, t.user + t.system)
             except psutil.Error:
                 pass
             if rss:
@@ -152,6 +158,7 @@ def measure(cmd: list[str], folder: Path | None, inputs: list[Path] = ()) -> dic
         "exit": child.returncode,
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "main_cpu_s": round(sampler.main_cpu, 2),                  # sampled: at most 0.2 s short
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),          # biggest process of the tree
         "tree_rss_mb": round(sampler.tree_rss / 2 ** 20, 1),        # all together (sampled)
         "read_mb": round(sum(p.stat().st_size for p in inputs) / 1e6, 1),
@@ -325,7 +332,7 @@ def decompressed_size(path: Path) -> int:
     return total
 
 
-TABLE_COLS = [("wall_s", "wall s"), ("cpu_s", "CPU s"), ("per_vcpu", "per vCPU-s"),
+TABLE_COLS = [("wall_s", "wall s"), ("cpu_s", "CPU s"), ("main_cpu_s", "main CPU s"), ("per_vcpu", "per vCPU-s"),
               ("peak_rss_mb", "peak RSS MB"), ("tree_rss_mb", "tree RSS MB"),
               ("read_mb", "read MB"), ("written_mb", "written MB"), ("files_added", "files"),
               ("bytes_added_mb", "kept MB"), ("folder_peak_mb", "corpus peak MB")]
@@ -364,18 +371,22 @@ def main(argv: list[str] | None = None) -> dict:
                     default=["full", "tenth", "monthly"],
                     help="two months at full size, at a tenth, and the monthly job (full size; "
                          "it starts from the corpus2 that `full` leaves in WORK)")
-    ap.add_argument("--reuse", type=Path, default=None,
-                    help="a previous --json: its parts are taken as they are, the others run")
+    ap.add_argument("--reuse", type=Path, nargs="+", default=[],
+                    help="previous --json files: their parts are taken as they are (a later "
+                         "file's over an earlier one's), the others run")
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     a = ap.parse_args(argv)
     work = a.work or a.data_dir / "work"
-    result: dict = json.loads(a.reuse.read_text()) if a.reuse else {}
+    result: dict = {}
+    for path in a.reuse:
+        result.update({k: v for k, v in json.loads(path.read_text()).items()
+                       if k in ("full", "tenth", "monthly")})
     result.update({"machine": {"cpus": os.cpu_count(), "mem_gb": round(
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)},
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "argv": sys.argv[1:] if argv is None else argv})
     for part in ("full", "tenth", "monthly"):
-        if part not in a.parts or (a.reuse and part in result):
+        if part not in a.parts or part in result:
             continue
         n = (a.small or a.comments // 10) if part == "tenth" else a.comments
         buckets = max(1, round(n / 1e6 * a.buckets_per_million))
@@ -391,6 +402,38 @@ def main(argv: list[str] | None = None) -> dict:
     if a.json:
         a.json.write_text(json.dumps(result, indent=1))
     return result
+
+
+# Reddit comments 2005-12 .. 2017-12, the range of DialoGPT's corpus (docs/scale.md cites the
+# sources: ~1.7B Oct 2007 - May 2015, 3.68B for 2015-2018, 53.9M in 2015-01, 85.0M in 2017-11).
+RANGE_COMMENTS = 3.8e9
+
+
+def projection(result: dict, comments: float = RANGE_COMMENTS, cores: int = 16,
+               machines=(1, 4, 16)) -> list[dict]:
+    """Hours per stage for `comments` from the full-size run's CPU seconds per comment.
+
+    A stage's CPU splits into its workers' (spread over every core) and its main process' own
+    (serial: filter's corpus-wide write, export); hours on m machines of `cores` cores =
+    workers' CPU / (m * cores) + main CPU. Assumes per-comment cost stays what it was measured
+    at (the check against the tenth says whether it does) and the cores are otherwise idle."""
+    full = result["full"]["stages"]
+    n = full["build"]["units"]  # comments of the measured corpus
+    rows = []
+    for stage in STAGES:
+        r = full[stage]
+        per_comment = r["cpu_s"] / n
+        main = min(r.get("main_cpu_s", 0.0), r["cpu_s"]) / n
+        if stage == "export":  # one process: all of it serial
+            main = per_comment
+        total_cpu_h = per_comment * comments / 3600
+        serial_h = main * comments / 3600
+        rows.append({"stage": stage, "cpu_us_per_comment": round(per_comment * 1e6, 2),
+                     "serial_us_per_comment": round(main * 1e6, 2),
+                     "cpu_hours": round(total_cpu_h, 2),
+                     **{f"hours_{m}x{cores}": round((total_cpu_h - serial_h) / (m * cores) + serial_h, 2)
+                        for m in machines}})
+    return rows
 
 
 def report(result: dict) -> None:
@@ -425,6 +468,12 @@ def report(result: dict) -> None:
             print(f"\ndisk, {label} (2 months):", json.dumps(result[label]["disk"]))
     if "monthly" in result:
         print("disk, 3 months from scratch:", json.dumps(result["monthly"]["disk"]))
+    if "full" in result:
+        rows = projection(result)
+        result["projection"] = rows
+        print(f"\nprojection to {RANGE_COMMENTS:.2g} comments (2005-2017) from the full-size run:")
+        for r in rows:
+            print("  " + ", ".join(f"{k} {v}" for k, v in r.items()))
 
 
 if __name__ == "__main__":
