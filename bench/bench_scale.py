@@ -47,6 +47,7 @@ MONTHS = ("2012-11", "2012-12", "2013-01")
 SEED = 16
 ZSTD_WINDOW = 2 ** 31  # the dumps' declared window (window_log 31)
 STAGES = ("extract", "build", "filter", "export")
+PARTS = ("full", "tenth", "incremental", "scratch")
 COMPARED = ("comments", "submissions", "chains", "shards")  # must match incremental vs scratch
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -283,24 +284,34 @@ def two_months(label: str, dumps: Path, work: Path, comments: int, buckets: int,
             "disk": disk_per_stage(corpus, root / "export2.tsv", n)}
 
 
-def monthly(label: str, dumps: Path, work: Path, buckets: int, workers: int) -> dict:
-    """The third month: incremental on a copy of corpus2, against all three from scratch."""
+def monthly_incremental(label: str, dumps: Path, work: Path, buckets: int, workers: int) -> dict:
+    """The third month added to a copy of corpus2: only what changed is redone."""
     root = work / label
-    inc, scratch = root / "corpus-incremental", root / "corpus3"
-    for d in (inc, scratch):
-        shutil.rmtree(d, ignore_errors=True)
+    inc = root / "corpus-incremental"
+    shutil.rmtree(inc, ignore_errors=True)
     log(f"{label}: monthly job: copy corpus2, add {MONTHS[2]}")
     shutil.copytree(root / "corpus2", inc, symlinks=True)
-    inc_stages = run_pipeline(inc, dumps_of(dumps, MONTHS[2:]), buckets, workers,
-                              root / "export-incremental.tsv")
-    log(f"{label}: the same three months from scratch")
-    scratch_stages = run_pipeline(scratch, dumps_of(dumps, MONTHS), buckets, workers,
-                                  root / "export3.tsv")
+    return run_pipeline(inc, dumps_of(dumps, MONTHS[2:]), buckets, workers,
+                        root / "export-incremental.tsv")
+
+
+def monthly_scratch(label: str, dumps: Path, work: Path, buckets: int, workers: int) -> dict:
+    """The same three months from scratch: what the incremental run must equal."""
+    root = work / label
+    scratch = root / "corpus3"
+    shutil.rmtree(scratch, ignore_errors=True)
+    log(f"{label}: the three months from scratch")
+    return run_pipeline(scratch, dumps_of(dumps, MONTHS), buckets, workers, root / "export3.tsv")
+
+
+def compare_monthly(label: str, work: Path) -> dict:
+    """Every compared file of the incremental corpus against the from-scratch one."""
+    root = work / label
+    inc, scratch = root / "corpus-incremental", root / "corpus3"
     a, b = digests(inc, root / "export-incremental.tsv"), digests(scratch, root / "export3.tsv")
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    n = scratch_stages["build"]["units"]
-    return {"incremental": inc_stages, "scratch": scratch_stages,
-            "files_compared": len(a), "differ": differ[:20], "identical": not differ,
+    n = int(json.loads((scratch / "stats" / "build.json").read_text())["totals"]["comments"])
+    return {"files_compared": len(a), "differ": differ[:20], "identical": not differ,
             "disk": disk_per_stage(scratch, root / "export3.tsv", n)}
 
 
@@ -367,10 +378,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--buckets-per-million", type=float, default=32,
                     help="thread buckets per million comments a month (default 32: 640 at 20M)")
     ap.add_argument("--workers", type=int, default=2, help="--workers of every stage")
-    ap.add_argument("--parts", nargs="+", choices=("full", "tenth", "monthly"),
-                    default=["full", "tenth", "monthly"],
-                    help="two months at full size, at a tenth, and the monthly job (full size; "
-                         "it starts from the corpus2 that `full` leaves in WORK)")
+    ap.add_argument("--parts", nargs="+", choices=PARTS + ("monthly",), default=list(PARTS),
+                    help="two months at full size, at a tenth (--small), and the monthly job at "
+                         "full size: incremental (from the corpus2 that `full` leaves in WORK) "
+                         "and scratch; `monthly` = both")
     ap.add_argument("--reuse", type=Path, nargs="+", default=[],
                     help="previous --json files: their parts are taken as they are (a later "
                          "file's over an earlier one's), the others run")
@@ -379,24 +390,27 @@ def main(argv: list[str] | None = None) -> dict:
     work = a.work or a.data_dir / "work"
     result: dict = {}
     for path in a.reuse:
-        result.update({k: v for k, v in json.loads(path.read_text()).items()
-                       if k in ("full", "tenth", "monthly")})
+        result.update({k: v for k, v in json.loads(path.read_text()).items() if k in PARTS})
     result.update({"machine": {"cpus": os.cpu_count(), "mem_gb": round(
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)},
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
         "argv": sys.argv[1:] if argv is None else argv})
-    for part in ("full", "tenth", "monthly"):
-        if part not in a.parts or part in result:
+    wanted = set(a.parts) | ({"incremental", "scratch"} if "monthly" in a.parts else set())
+    for part in PARTS:
+        if part not in wanted or part in result:
             continue
         n = (a.small or a.comments // 10) if part == "tenth" else a.comments
         buckets = max(1, round(n / 1e6 * a.buckets_per_million))
-        dumps = ensure_dumps(a.data_dir, n, a.workers, MONTHS if part == "monthly" else MONTHS[:2])
-        if part == "monthly":
-            result["monthly"] = monthly("full", dumps, work, buckets, a.workers)
+        dumps = ensure_dumps(a.data_dir, n, a.workers, MONTHS[:2] if part in ("full", "tenth") else MONTHS)
+        if part in ("incremental", "scratch"):
+            run = monthly_incremental if part == "incremental" else monthly_scratch
+            result[part] = run("full", dumps, work, buckets, a.workers)
             continue
         r = two_months(part, dumps, work, n, buckets, a.workers)
         r["largest_input_decompressed"] = decompressed_size(dumps / f"RC_{MONTHS[0]}.zst")
         result[part] = r
+    if "incremental" in result and "scratch" in result and (work / "full" / "corpus3").exists():
+        result["monthly"] = compare_monthly("full", work)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     report(result)
     if a.json:
@@ -441,9 +455,10 @@ def report(result: dict) -> None:
     for label in ("full", "tenth"):
         if label in result:
             runs[f"{label}: 2 months x {result[label]['comments_per_month']:,}"] = result[label]["stages"]
-    if "monthly" in result:
-        runs["monthly: +1 month, incremental"] = result["monthly"]["incremental"]
-        runs["monthly: 3 months, from scratch"] = result["monthly"]["scratch"]
+    if "incremental" in result:
+        runs["monthly: +1 month, incremental"] = result["incremental"]
+    if "scratch" in result:
+        runs["monthly: 3 months, from scratch"] = result["scratch"]
     print(table("rdial stages (CPU s: the stage's processes together; per vCPU-s: units / CPU s)", runs))
     if "full" in result and "tenth" in result:
         print("\nfull / tenth:")
@@ -455,10 +470,10 @@ def report(result: dict) -> None:
         print("checks:", json.dumps(result["checks"]))
     if "monthly" in result:
         m = result["monthly"]
-        inc = sum(m["incremental"][s]["cpu_s"] for s in ("extract", "build", "filter"))
-        scr = sum(m["scratch"][s]["cpu_s"] for s in ("extract", "build", "filter"))
-        incw = sum(m["incremental"][s]["wall_s"] for s in ("extract", "build", "filter"))
-        scrw = sum(m["scratch"][s]["wall_s"] for s in ("extract", "build", "filter"))
+        inc = sum(result["incremental"][s]["cpu_s"] for s in ("extract", "build", "filter"))
+        scr = sum(result["scratch"][s]["cpu_s"] for s in ("extract", "build", "filter"))
+        incw = sum(result["incremental"][s]["wall_s"] for s in ("extract", "build", "filter"))
+        scrw = sum(result["scratch"][s]["wall_s"] for s in ("extract", "build", "filter"))
         print(f"\nmonthly job (extract + build + filter): incremental {inc:.1f} CPU s / {incw:.1f} s wall, "
               f"from scratch {scr:.1f} CPU s / {scrw:.1f} s wall: {inc / scr:.2f}x the CPU; "
               f"{m['files_compared']} files compared: "

@@ -61,8 +61,8 @@ def test_bench_scale_runs_every_part_and_checks_the_monthly_job(tmp_path, capsys
 
     monthly = result["monthly"]
     # the incremental run extracts only the new month; the old inputs are up to date
-    assert monthly["incremental"]["extract"]["units"] == lines["2013-01"]
-    assert monthly["scratch"]["extract"]["units"] == sum(lines.values())
+    assert result["incremental"]["extract"]["units"] == lines["2013-01"]
+    assert result["scratch"]["extract"]["units"] == sum(lines.values())
     compared = sum(1 for sub in bench.COMPARED for p in (work / "corpus3" / sub).rglob("*")
                    if p.is_file()) + 1
     assert monthly["files_compared"] == compared
