@@ -382,6 +382,8 @@ def main(argv: list[str] | None = None) -> dict:
                     help="two months at full size, at a tenth (--small), and the monthly job at "
                          "full size: incremental (from the corpus2 that `full` leaves in WORK) "
                          "and scratch; `monthly` = both")
+    ap.add_argument("--monthly-on", choices=("full", "tenth"), default="full",
+                    help="the size the monthly job runs at (default full)")
     ap.add_argument("--reuse", type=Path, nargs="+", default=[],
                     help="previous --json files: their parts are taken as they are (a later "
                          "file's over an earlier one's), the others run")
@@ -390,7 +392,8 @@ def main(argv: list[str] | None = None) -> dict:
     work = a.work or a.data_dir / "work"
     result: dict = {}
     for path in a.reuse:
-        result.update({k: v for k, v in json.loads(path.read_text()).items() if k in PARTS})
+        result.update({k: v for k, v in json.loads(path.read_text()).items()
+                       if k in PARTS + ("monthly_on",)})
     result.update({"machine": {"cpus": os.cpu_count(), "mem_gb": round(
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)},
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -399,18 +402,21 @@ def main(argv: list[str] | None = None) -> dict:
     for part in PARTS:
         if part not in wanted or part in result:
             continue
-        n = (a.small or a.comments // 10) if part == "tenth" else a.comments
+        on = a.monthly_on if part in ("incremental", "scratch") else part
+        n = (a.small or a.comments // 10) if on == "tenth" else a.comments
         buckets = max(1, round(n / 1e6 * a.buckets_per_million))
         dumps = ensure_dumps(a.data_dir, n, a.workers, MONTHS[:2] if part in ("full", "tenth") else MONTHS)
         if part in ("incremental", "scratch"):
             run = monthly_incremental if part == "incremental" else monthly_scratch
-            result[part] = run("full", dumps, work, buckets, a.workers)
+            result[part] = run(on, dumps, work, buckets, a.workers)
+            result["monthly_on"] = on
             continue
         r = two_months(part, dumps, work, n, buckets, a.workers)
         r["largest_input_decompressed"] = decompressed_size(dumps / f"RC_{MONTHS[0]}.zst")
         result[part] = r
-    if "incremental" in result and "scratch" in result and (work / "full" / "corpus3").exists():
-        result["monthly"] = compare_monthly("full", work)
+    on = result.get("monthly_on", a.monthly_on)
+    if "incremental" in result and "scratch" in result and (work / on / "corpus3").exists():
+        result["monthly"] = compare_monthly(on, work)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     report(result)
     if a.json:
