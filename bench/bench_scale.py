@@ -142,6 +142,7 @@ def measure(cmd: list[str], folder: Path | None, inputs: list[Path] = ()) -> dic
     """Run cmd as a child; its wall, CPU, peak RSS, I/O and what it added under `folder`."""
     before = tree_size(folder) if folder is not None and folder.exists() else (0, 0)
     load = os.getloadavg()
+    bench_peak = own_peak_mb()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -160,6 +161,7 @@ def measure(cmd: list[str], folder: Path | None, inputs: list[Path] = ()) -> dic
         "wall_s": round(wall, 2),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "main_cpu_s": round(sampler.main_cpu, 2),                  # sampled: at most 0.2 s short
+        "bench_peak_mb": bench_peak,  # the floor of peak_rss_mb (inherited across fork + exec)
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),          # biggest process of the tree
         "tree_rss_mb": round(sampler.tree_rss / 2 ** 20, 1),        # all together (sampled)
         "read_mb": round(sum(p.stat().st_size for p in inputs) / 1e6, 1),
@@ -332,15 +334,25 @@ def checks(full: dict, tenth: dict) -> dict:
 
 
 def decompressed_size(path: Path) -> int:
-    """Bytes of the largest dump once decompressed (zstd -lv reads the frame headers; synth
-    writes the content size into them only when it knows it, so count by streaming otherwise)."""
-    import zstandard
-    total = 0
-    with open(path, "rb") as fh:
-        reader = zstandard.ZstdDecompressor(max_window_size=ZSTD_WINDOW).stream_reader(fh)
-        while chunk := reader.read(1 << 24):
-            total += len(chunk)
-    return total
+    """Bytes of a dump once decompressed, counted in a child process: decompressing here would
+    fill this process' memory with the 2 GiB window, and Linux hands a process' high-water mark
+    to every child it starts (the next stage's ru_maxrss would read at least that)."""
+    code = ("import sys, zstandard\n"
+            "r = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(open(sys.argv[1], 'rb'))\n"
+            "n = 0\n"
+            "while c := r.read(1 << 24):\n"
+            "    n += len(c)\n"
+            "print(n)\n")
+    return int(subprocess.run([sys.executable, "-c", code, str(path)], check=True,
+                              capture_output=True, text=True).stdout)
+
+
+def own_peak_mb() -> float:
+    """This bench's own high-water mark (VmHWM): what each stage's ru_maxrss starts from."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 TABLE_COLS = [("wall_s", "wall s"), ("cpu_s", "CPU s"), ("main_cpu_s", "main CPU s"), ("per_vcpu", "per vCPU-s"),
