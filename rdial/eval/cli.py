@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdial.config import add_config_arguments, arg, config_from_args, require, to_jsonable
-from rdial.train.decoding import DecodeSettings
+from rdial.train.decoding import MmiSettings
 
 HELP = "score replies like DialoGPT/DSTC7 (NIST, BLEU, Entropy, Dist); generate them first from a RUN"
 SETTINGS = ("greedy", "beam", "sample", "mmi")
 
 
 @dataclass(kw_only=True)
-class EvalConfig(DecodeSettings):
+class EvalConfig(MmiSettings):
     run: Path | None = field(default=None, metadata=arg("run or checkpoint directory to generate with", cli=False))
     refs: Path = field(metadata=arg("reference file (DSTC7 gold, DialoGPT test.refs.txt or multiref TSV)"))
     hyps: list[Path] = field(default_factory=list, metadata=arg(
@@ -58,14 +58,8 @@ class EvalConfig(DecodeSettings):
         f"with RUN: decoding settings, one row each ({', '.join(SETTINGS)}); default from --beams, --sample and --mmi"))
     shards: Path | None = field(default=None, metadata=arg("with RUN: shard directory; adds test loss and perplexity"))
     eval_dialogues: int = field(default=0, metadata=arg("with --shards: test dialogues to use (0: all)"))
-    # the decoding flags are DecodeSettings' fields (shared with rdial generate); one differs:
+    # the decoding and MMI flags are MmiSettings' fields (shared with rdial generate); one differs:
     beams: int = field(default=1, metadata=arg("beam width of the beam setting (1: the beam row uses 5)"))
-    mmi: Path | None = field(default=None, metadata=arg("reverse-model run (rdial train --reverse) for MMI reranking"))
-    candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
-    mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
-                                                        choices=("sum", "mean")))
-    mmi_source: str = field(default="last", metadata=arg("MMI: score the last turn or the whole context",
-                                                          choices=("last", "context")))
     batch_size: int = field(default=32, metadata=arg("contexts per generation batch"))
     device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     tokenizer: str | None = field(default=None, metadata=arg("tokenizer (default: the one saved with the model)"))
@@ -86,7 +80,6 @@ class EvalConfig(DecodeSettings):
         if self.run is not None and not self.decode:
             self.decode = ["mmi" if self.mmi else "beam" if self.beams > 1 else "sample" if self.sample else "greedy"]
         require("mmi" not in self.decode or self.mmi is not None, "--mmi", "the mmi setting needs the reverse run")
-        require(self.candidates >= 1, "--candidates", "must be at least 1")
         require(self.batch_size >= 1, "--batch-size", "must be at least 1")
 
 

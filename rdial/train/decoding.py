@@ -11,6 +11,7 @@ their --help without loading a model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from rdial.config import arg, require
 
@@ -63,3 +64,18 @@ class DecodeSettings:
             if self.beams > 1:
                 kw.update(length_penalty=self.length_penalty, early_stopping=True)
         return kw
+
+
+@dataclass(kw_only=True)
+class MmiSettings(DecodeSettings):
+    """The decoding flags plus MMI reranking's: what `rdial generate` and `rdial eval` share."""
+    mmi: Path | None = field(default=None, metadata=arg("reverse-model run (rdial train --reverse) for MMI reranking"))
+    candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
+    mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
+                                                        choices=("sum", "mean")))
+    mmi_source: str = field(default="last", metadata=arg("MMI: the source is the last turn or the whole context",
+                                                          choices=("last", "context")))
+
+    def __post_init__(self):
+        super().__post_init__()
+        require(self.candidates >= 1, "--candidates", "must be at least 1")

@@ -31,29 +31,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdial.config import add_config_arguments, arg, config_from_args, require
-from rdial.train.decoding import DecodeSettings
+from rdial.train.decoding import MmiSettings
 
 HELP = "reply to a dialogue, a file of dialogues (batched, beam/sampling/MMI), or chat"
 
 
 @dataclass(kw_only=True)
-class GenerateConfig(DecodeSettings):
-    # the decoding flags (--beams, --sample, --top-k, ...) are DecodeSettings' fields, shared with rdial eval
+class GenerateConfig(MmiSettings):
+    # the decoding and MMI flags (--beams, --sample, --top-k, --mmi, ...) are MmiSettings' fields, shared with rdial eval
     model: Path = field(metadata=arg("run directory or checkpoint directory", positional=True))
     turns: list[str] = field(default_factory=list, metadata=arg("the dialogue so far, oldest turn first", cli=False))
     chat: bool = field(default=False, metadata=arg("interactive chat on the terminal"))
     input: Path | None = field(default=None, metadata=arg("file of contexts, one a line, turns separated by ' EOS '"))
     output: Path | None = field(default=None, metadata=arg("with --input: write the replies here (default: stdout)"))
-    mmi: Path | None = field(default=None, metadata=arg("reverse-model run for MMI reranking (rdial train --reverse)"))
-    candidates: int = field(default=16, metadata=arg("MMI: samples drawn per context"))
-    mmi_score: str = field(default="sum", metadata=arg("MMI: reverse log-prob summed or averaged over the source",
-                                                        choices=("sum", "mean")))
-    mmi_source: str = field(default="last", metadata=arg("MMI: the source is the last turn or the whole context",
-                                                          choices=("last", "context")))
     batch_size: int = field(default=32, metadata=arg("contexts per batch"))
     device: str = field(default="auto", metadata=arg("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     history: int = field(default=5, metadata=arg("chat: turns of context kept"))
-    seed: int = field(default=0, metadata=arg("sampling seed"))
     tokenizer: str | None = field(default=None, metadata=arg(
         "tokenizer (default: the one saved with the model; gpt2-offline, as train uses, when the "
         "model folder has no tokenizer files)"))
@@ -66,7 +59,6 @@ class GenerateConfig(DecodeSettings):
         require(self.output is None or self.input is not None, "--output", "needs --input")
         require(self.history >= 1, "--history", "must be at least 1")
         require(self.batch_size >= 1, "--batch-size", "must be at least 1")
-        require(self.candidates >= 1, "--candidates", "must be at least 1")
         require(self.mmi is None or self.n_best == 1, "--n-best", "MMI returns one reply per context")
 
 

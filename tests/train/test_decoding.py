@@ -8,7 +8,7 @@ import pytest
 from rdial.errors import ConfigError
 from rdial.eval import cli as eval_cli
 from rdial.train import generate_cli
-from rdial.train.decoding import DecodeSettings
+from rdial.train.decoding import DecodeSettings, MmiSettings
 
 DECODING = [f.name for f in dataclasses.fields(DecodeSettings)]
 
@@ -29,6 +29,9 @@ def test_generate_and_eval_share_every_decoding_default():
             assert getattr(gen, name) == getattr(ev, name) == getattr(DecodeSettings(), name), name
     assert not hasattr(ev, "n_best")
     assert (gen.top_p, gen.top_k, gen.beams) == (1.0, 50, 1)
+    for name in ("mmi", "candidates", "mmi_score", "mmi_source"):
+        assert getattr(gen, name) == getattr(ev, name) == getattr(MmiSettings(), name), name
+    assert (gen.mmi, gen.candidates, gen.mmi_score, gen.mmi_source) == (None, 16, "sum", "last")
 
 
 def test_decode_settings_of_a_command_config_carry_its_flags():
@@ -40,7 +43,8 @@ def test_decode_settings_of_a_command_config_carry_its_flags():
 
 
 @pytest.mark.parametrize("argv, flag", [(["--top-p", "0"], "--top-p"), (["--beams", "0"], "--beams"),
-                                        (["--max-new-tokens", "0"], "--max-new-tokens")])
+                                        (["--max-new-tokens", "0"], "--max-new-tokens"),
+                                        (["--candidates", "0"], "--candidates")])
 def test_a_bad_decoding_flag_is_named_by_both_commands(argv, flag):
     for module, cls, head in ((generate_cli, generate_cli.GenerateConfig, ["run", "hi"]),
                               (eval_cli, eval_cli.EvalConfig, ["run", "--refs", "r.tsv"])):
