@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rdial.schema import SHARDS
+from rdial.train.dialogue import Example, encode_dialogue
 
 WORDS = ("the cat dog sat on mat and ran far away today because it was very warm outside "
          "but later it rained so everyone went home early to read books").split()
@@ -58,3 +59,21 @@ def write_sample_shards(directory: Path, *, train: int = 2000, valid: int = 200,
             if chunk or f == 0:
                 write_shard(directory / split / f"part-{f:05d}.parquet", chunk, rows_per_group)
     return directory
+
+
+def encoded_dialogues(n: int, seed: int, *, eos: int, max_turn_tokens: int,
+                      max_seq_len: int = 40) -> list[Example]:
+    """`n` encoded dialogues of 2-4 random-token turns (1..max_turn_tokens-1 tokens each);
+    every third has a weight-0 middle turn (the packing and GPU-path tests)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        turns = [rng.integers(0, eos, rng.integers(1, max_turn_tokens)).tolist()
+                 for _ in range(rng.integers(2, 5))]
+        weights = [1.0] * len(turns)
+        if k % 3 == 0 and len(turns) > 2:
+            weights[1] = 0.0  # a weight-0 middle turn
+        example, reason = encode_dialogue(turns, weights, eos_id=eos, max_seq_len=max_seq_len)
+        assert reason is None, reason
+        out.append(example)
+    return out

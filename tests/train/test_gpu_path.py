@@ -15,25 +15,18 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from rdial.train import trainer
 from rdial.train.batching import collate, pack_batches
 from rdial.train.config import TrainConfig
-from rdial.train.dialogue import IGNORE, encode_dialogue
+from rdial.train.dialogue import IGNORE
 from rdial.train.distributed import Distributed
 from rdial.train.loader import eval_batches, shard_units, split_files
 from rdial.train.model import CausalLMLoss, build_model, document_mask, loss_index, pad_vocab
+from tests.train.sample import encoded_dialogues
 
 EOS = 299
 CPU = Distributed(rank=0, world=1, local_rank=0, device=torch.device("cpu"))
 
 
 def dialogues(n=10, seed=4):
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n):
-        turns = [rng.integers(0, EOS, rng.integers(1, 10)).tolist() for _ in range(rng.integers(2, 5))]
-        weights = [1.0] * len(turns)
-        if k % 3 == 0 and len(turns) > 2:
-            weights[1] = 0.0  # a weight-0 middle turn
-        out.append(encode_dialogue(turns, weights, eos_id=EOS, max_seq_len=40)[0])
-    return out
+    return encoded_dialogues(n, seed, eos=EOS, max_turn_tokens=10)
 
 
 def tiny(dropout=0.0):

@@ -8,8 +8,9 @@ import torch
 from rdial.train import rundir
 from rdial.train.batching import collate, collate_packed, pack_batches, pack_rows
 from rdial.train.config import TrainConfig
-from rdial.train.dialogue import IGNORE, Example, encode_dialogue
+from rdial.train.dialogue import IGNORE, Example
 from rdial.train.model import CausalLMLoss, build_model, document_mask
+from tests.train.sample import encoded_dialogues
 
 EOS = 299
 
@@ -39,18 +40,7 @@ def test_document_mask_is_causal_within_a_dialogue_only():
 
 
 def dialogues(n=12, seed=1):
-    """Encoded 2-4 turn dialogues; every third has a weight-0 middle turn."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n):
-        turns = [rng.integers(0, EOS, rng.integers(1, 12)).tolist() for _ in range(rng.integers(2, 5))]
-        weights = [1.0] * len(turns)
-        if k % 3 == 0 and len(turns) > 2:
-            weights[1] = 0.0
-        example, reason = encode_dialogue(turns, weights, eos_id=EOS, max_seq_len=40)
-        assert reason is None
-        out.append(example)
-    return out
+    return encoded_dialogues(n, seed, eos=EOS, max_turn_tokens=12)
 
 
 def test_packed_loss_equals_the_dialogues_one_per_row_float64():
