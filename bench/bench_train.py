@@ -220,7 +220,7 @@ def batch_shape(shards: Path, *, batch_tokens: int, max_len: int, pack_len: int 
 
 def steady_rate(run: Path) -> tuple[float, float, float | None]:
     """(real tokens/s over the train log windows after the first, seconds of the first window,
-    the trainer's own logged MFU (nanoGPT's 6N + 12LdT per token) over those windows)."""
+    the trainer's own logged MFU (the same formula on its logged loss_tokens) over those windows)."""
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     train_lines = [m for m in lines if m["split"] == "train"]
     windows = [(m["tokens"], m["tokens"] / m["tokens_per_s"], m.get("mfu")) for m in train_lines]
@@ -282,7 +282,7 @@ def gpu_section(shards: Path, work: Path, *, dry_run: bool, steps: int, workers:
                   f"({'compiled in ' + format(result['compile_s'], '.1f') + ' s' if compiled else 'eager'}) "
                   f"loader-workers={w} batch-tokens={batch_tokens}: {rate:,.0f} real tokens/s steady"
                   f"{f', MFU {mfu:.1f}%' if mfu is not None else ''}"
-                  f"{f' (trainer formula 6N+12LdT: {100 * trainer_mfu:.1f}%)' if trainer_mfu is not None else ''}"
+                  f"{f' (metrics.jsonl: {100 * trainer_mfu:.1f}%)' if trainer_mfu is not None else ''}"
                   f", first window {first:.1f} s, "
                   f"peak memory {mem[0]:.1f} GiB allocated / {mem[1]:.1f} GiB reserved, padding "
                   f"{100 * result['padding']:.1f}%, loss {result['loss']:.3f}, "

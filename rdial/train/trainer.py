@@ -471,11 +471,11 @@ def _log_train(run: _Run, step: int, window: Counter, grad_norm: torch.Tensor, s
         for k in ("loss", "loss_tokens", "tokens", "padded", "width")])).tolist()
     loss = sums[0] / max(sums[1], 1)
     tokens_per_s = sums[2] / max(seconds, 1e-9)  # all ranks' tokens over this rank's seconds
-    mfu = _mfu(run, tokens_per_s, width=sums[4] / max(sums[2], 1))
+    mfu = _mfu(run, tokens_per_s, width=sums[4] / max(sums[2], 1), loss_share=sums[1] / max(sums[2], 1))
     record = {"step": step, "split": "train", "loss": round(loss, 5),
               "lr": run.schedule.current(), "grad_norm": round(grad_norm.item(), 4),
-              "tokens": int(sums[2]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
-              "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 4)}
+              "tokens": int(sums[2]), "loss_tokens": int(sums[1]), "padding_share": round(1 - sums[2] / max(sums[3], 1), 5),
+              "tokens_per_s": round(tokens_per_s, 1), "mfu": None if mfu is None else round(mfu, 6)}
     if compile_s is not None:
         record["compile_s"] = compile_s
     if run.metrics is not None:
@@ -485,16 +485,22 @@ def _log_train(run: _Run, step: int, window: Counter, grad_norm: torch.Tensor, s
     return loss
 
 
-def _mfu(run: _Run, tokens_per_s: float, *, width: float) -> float | None:
-    """Model FLOPs utilisation by nanoGPT's estimate: (6 N + 12 L d T) FLOPs per token trained,
-    N the parameters without the position table, T the mean row width (a packed row: --seq-len,
-    the attention kernel runs over the whole row), against --peak-tflops (989 on CUDA)."""
+def _mfu(run: _Run, tokens_per_s: float, *, width: float, loss_share: float) -> float | None:
+    """Model FLOPs utilisation (PaLM's convention, nanoGPT's 6 N + 12 L d T) for the FLOPs this
+    trainer needs: 6 x the block weights and 12 L d T of attention scores per real token (T the
+    mean row width: --seq-len when packed, the attention kernel runs over the whole row), and 6 x
+    the output layer only for the share of tokens that carry a loss (only those are projected
+    through it: `loss_index`), against --peak-tflops (989 on CUDA)."""
     peak = run.cfg.peak_tflops or (989.0 if run.dist.device.type == "cuda" else None)
     if peak is None:
         return None
     model = run.model
-    n = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
-    per_token = 6 * n + 12 * model.config.n_layer * model.config.n_embd * width
+    embeddings = model.transformer.wpe.weight.numel() + model.transformer.wte.weight.numel()
+    head = model.lm_head.weight.numel()  # tied to wte in GPT-2; a lookup costs no FLOPs
+    tied = model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    blocks = sum(p.numel() for p in model.parameters()) - embeddings - (0 if tied else head)
+    per_token = (6 * blocks + 12 * model.config.n_layer * model.config.n_embd * width
+                 + 6 * head * loss_share)
     return per_token * tokens_per_s / (peak * 1e12)
 
 

@@ -95,7 +95,10 @@ def test_metrics_log_real_tokens_per_s_and_mfu_against_a_given_peak(small_shards
     assert [m["step"] for m in train_lines] == [1, 2]
     for m in train_lines:
         # tiny: 2 layers x 64; rows of 256 packed tokens
-        n = 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64 + 50304 * 64  # the vocabulary padded to 50304
-        expected = (6 * n + 12 * 2 * 64 * 256) * m["tokens_per_s"] / 0.5e12
-        assert m["mfu"] == pytest.approx(expected, rel=1e-3, abs=1e-4)
+        blocks = 2 * (12 * 64 * 64 + 13 * 64) + 2 * 64
+        head = 50304 * 64  # the output layer (tied to wte), the vocabulary padded to 50304
+        share = m["loss_tokens"] / m["tokens"]  # only these are projected through it
+        expected = (6 * blocks + 12 * 2 * 64 * 256 + 6 * head * share) * m["tokens_per_s"] / 0.5e12
+        assert m["mfu"] == pytest.approx(expected, rel=1e-3, abs=1e-6)
+        assert 0 < m["loss_tokens"] < m["tokens"]  # turn 0 of every dialogue carries no loss
         assert m["tokens_per_s"] > 0 and m["padding_share"] < 0.5
