@@ -9,6 +9,11 @@ Files hold `shard_rows` rows (the last one fewer); row groups hold `row_group_ro
 that a loader can shuffle across many of them and large enough to read fast. zstd-compressed,
 with the contract's schema exactly, so polars, pyarrow, duckdb and HF `datasets` read them as
 they are. A split with no rows still gets one empty part-00000 (readers need not special-case).
+
+The same files from many processes (`rdial filter` step 3): when the rows of each source (a
+bucket) are known in advance, `shard_pieces` cuts the stream into the files the writer above
+would make, and `write_shard_file` writes one of them from its slices, row group by row group
+as the writer does, so the bytes are the same whichever process writes which file (tested).
 """
 
 from __future__ import annotations
@@ -17,6 +22,41 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+def shard_pieces(sources: list[tuple[object, int]], shard_rows: int) -> list[list[tuple[object, int, int]]]:
+    """(source, rows) in stream order -> per shard file, the (source, start, stop) row slices it
+    holds: `shard_rows` rows a file, the last one fewer, one empty file when there are no rows."""
+    files: list[list[tuple[object, int, int]]] = []
+    current: list[tuple[object, int, int]] = []
+    room = shard_rows
+    for source, rows in sources:
+        start = 0
+        while start < rows:
+            take = min(room, rows - start)
+            current.append((source, start, start + take))
+            start, room = start + take, room - take
+            if room == 0:
+                files.append(current)
+                current, room = [], shard_rows
+    if current or not files:
+        files.append(current)
+    return files
+
+
+def write_shard_file(path: Path, tables: list[pa.Table], schema: pa.Schema, *, row_group_rows: int,
+                     compression: str = "zstd") -> int:
+    """One shard file of `tables` (its rows in order), cut in row groups exactly as
+    ParquetShardWriter cuts a file: `row_group_rows` each from the file's first row."""
+    block = (pa.concat_tables([t.select(schema.names).cast(schema) for t in tables])
+             if tables else schema.empty_table()).combine_chunks()
+    writer = pq.ParquetWriter(path, schema, compression=compression)
+    try:
+        for start in range(0, block.num_rows, row_group_rows):
+            writer.write_table(block.slice(start, row_group_rows), row_group_size=row_group_rows)
+    finally:
+        writer.close()
+    return block.num_rows
 
 
 class ParquetShardWriter:

@@ -9,15 +9,18 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
      CORPUS/cache/filter, keyed by the chain's content and the settings); spill target
      trigrams and dialogue hashes of the passing chains for the corpus-wide rules;
   2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
-  3. in bucket order, one bucket in memory at a time: mark duplicates and bland targets, then
-     stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet (shards.py) and,
-     with keep_rejects, the dropped ones into rejects/ with their `reason` and `split`.
+  3. per bucket (marking.py): mark duplicates and bland targets, apply the split moves, count,
+     and stage the kept chains of each split (with keep_rejects, the dropped ones with their
+     `reason` and `split`); then per shard file, known from the per-bucket counts: write
+     shards/{train,valid,test}/part-NNNNN.parquet (and rejects/) from its slices of the staged
+     buckets, in bucket order, byte-identical to one process streaming the buckets (shards.py).
 Scratch files live in CORPUS/_work/filter and go when the run ends; the verdicts of step 1
 are swapped into CORPUS/cache/filter after the shards (--force ignores them and judges all). The new shards/ (Parquet
 files only; their stats and config go to CORPUS/stats/filter.json and config/filter.json) is
 written beside the old one and swapped in at the end, so a killed
-run leaves the previous shards intact and a rerun gives the same files. A bucket that fails is
-reported and left out (exit status 1); the others are still published.
+run leaves the previous shards intact and a rerun gives the same files. A bucket that fails
+(in step 1 or 3) is reported and left out (exit status 1); the others are still published. A
+shard file that cannot be written stops the run before anything is published.
 """
 
 from __future__ import annotations
@@ -41,10 +44,12 @@ from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers
 from rdial.filter import blandness, discard_keys, duplicates, verdicts
 from rdial.filter.discard_keys import DiscardDigests
+from rdial.filter.marking import REJECTS, REJECTS_SCHEMA, MarkTask, ShardFileTask, apply_corpus_rules  # noqa: F401
+from rdial.filter.marking import mark_bucket, staged_path, write_marks, write_shard
 from rdial.filter.memory import peak_mb, reset_peak
-from rdial.filter.shards import ParquetShardWriter
+from rdial.filter.shards import shard_pieces
 from rdial.filter.spill import PartitionSpill
-from rdial.filter.splits import apply_moves, plan_moves, split_column, thread_summary
+from rdial.filter.splits import plan_moves, split_column, thread_summary
 from rdial.ledger import Ledger, combine_fingerprints, file_fingerprint
 from rdial.progress import PROGRESS_HELP, Progress
 from rdial.publish import TMP_PREFIX, atomic_write_json, replace_dir, sweep_temporaries, temporary_name
@@ -60,7 +65,6 @@ STAGE = "filter"
 # other stages': CORPUS/stats/filter.json, CORPUS/config/filter.json.
 OUTCOME_KEYS = ("exit_status", "problems", "failed_tasks")  # what the scaffold adds to the stats
 SPLIT_RULE = "hash+lend-1"  # how threads get their split (splits.py); bump when it changes
-REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 
 
 @dataclass(kw_only=True)
@@ -257,22 +261,6 @@ def reduce_part(task: PartTask) -> dict:
     return out
 
 
-def apply_corpus_rules(df: pl.DataFrame, bucket: int, settings: RuleSettings,
-                       later: pl.DataFrame | None, common: pl.Series | None) -> pl.DataFrame:
-    """Step 3: the corpus-wide rules, in the preset's order, on the chains still kept."""
-    drops = {}
-    if "duplicate" in settings.rules and later is not None:
-        rows = later.filter(pl.col("bucket") == bucket)["row"]
-        drops["duplicate"] = pl.int_range(pl.len(), dtype=pl.Int64).is_in(rows.implode())
-    if "bland" in settings.rules and common is not None:
-        drops["bland"] = blandness.bland_mask(df["_tgt"], common, settings.bland_fraction)
-    order = [r for r in settings.rules if r in drops]
-    if not order:
-        return df
-    reason = pl.coalesce([pl.col("reason")] + [pl.when(drops[r]).then(pl.lit(r)) for r in order])
-    return df.with_columns(reason.alias("reason"))
-
-
 # --- the stage ------------------------------------------------------------------------------
 def chain_buckets(corpus: Corpus) -> list[tuple[int, Path]]:
     d = corpus.chains_dir
@@ -467,9 +455,10 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                  failed_buckets=sorted(failed), peak_rss_mb=peaks,
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
+    stats, late = publish(ctx, corpus, cfg, settings, work, new_cache, done, extra, moves, steps)
+    failures += late  # buckets failed in step 3: left out like those of step 1
     mark = time.time()
-    stats = publish(corpus, cfg, settings, work, new_cache, done, extra, moves)
-    publish_verdicts(cache, new_cache, sorted(failed))
+    publish_verdicts(cache, new_cache, sorted(failed | {f.task.bucket for f in late}))
     steps["publish"] = round(time.time() - mark, 3)
     stats["seconds"] = round(time.time() - started, 3)
     stats["seconds_per_step"] = steps
@@ -495,64 +484,72 @@ def publish_verdicts(cache: Path, new_cache: Path, failed: list[int]) -> None:
     replace_dir(new_cache, cache)
 
 
-def publish(corpus: Corpus, cfg: FilterConfig, settings: RuleSettings, work: Path, judged: Path,
-            buckets: list[int], extra: dict, moves: dict) -> dict:
-    """Steps 3 and 4, bucket by bucket: the corpus-wide rules, then stream the chains into new
-    shard (and reject) directories, and swap those in."""
+def publish(ctx: StageContext, corpus: Corpus, cfg: FilterConfig, settings: RuleSettings,
+            work: Path, judged: Path, buckets: list[int], extra: dict, moves: dict,
+            steps: dict) -> tuple[dict, list[TaskFailure]]:
+    """Step 3 (marking.py): the corpus-wide rules in bucket tasks, then the shard (and reject)
+    files in file tasks, into new directories; swap those in. -> (stats, failed buckets)."""
     parts = range(cfg.spill_partitions)
     common = later = None
     if "bland" in settings.rules:  # small: only trigrams seen more than bland_min_count times
         common = blandness.load_common([work / "common" / f"part={p:05d}.parquet" for p in parts])
     if "duplicate" in settings.rules:  # small: one row per duplicate
         later = duplicates.load_later([work / "later" / f"part={p:05d}.parquet" for p in parts])
+    common_path, later_path = write_marks(work, common, later)
+    del common, later
+    peaks = extra["peak_rss_mb"]
+    mark = time.time()
+    tasks = [MarkTask(b, verdicts.cache_path(judged, b), work, settings, moves, cfg.keep_rejects,
+                      common=common_path, later=later_path) for b in buckets]
+    results, failures = _run(ctx, mark_bucket, tasks, "corpus-wide rules")
+    steps["corpus_rules"] = round(time.time() - mark, 3)
+    peaks["corpus_rules"] = _max_peak(results)
+    marked = [r for r in results if isinstance(r, dict)]  # in bucket order, as the tasks were
+    if not marked:
+        raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
+                         f"{corpus.shards_dir} left as it was")
+    if failures:
+        extra["failed_buckets"] = sorted({*extra["failed_buckets"], *(f.task.bucket for f in failures)})
     tmp_shards = temporary_name(corpus.shards_dir)
     tmp_rejects = temporary_name(corpus.root / "rejects")
-    writers = {s: ParquetShardWriter(tmp_shards / s, schema.SHARDS, shard_rows=cfg.shard_rows,
-                                     row_group_rows=cfg.row_group_rows) for s in schema.SPLITS}
-    rejects = (ParquetShardWriter(tmp_rejects, REJECTS_SCHEMA, shard_rows=cfg.shard_rows,
-                                  row_group_rows=cfg.row_group_rows) if cfg.keep_rejects else None)
-    counts = pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32})
-    per_month = []  # DialoGPT keys: kept chains and digest-zeroed turns per month
-    progress = Progress("filter: corpus-wide rules, writing shards", total=len(buckets),
-                        unit="buckets", enabled=cfg.progress)
-    reset_peak()
-    for bucket in buckets:
-        df = apply_corpus_rules(verdicts.read_step1(verdicts.cache_path(judged, bucket)), bucket, settings,
-                                later, common)
-        df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), moves).alias("split"))
-        counts = pl.concat([counts, df.group_by("split", "reason").len()])
-        if discard_keys.MONTH in df.columns:
-            per_month.append(df.filter(pl.col("reason").is_null()).group_by(discard_keys.MONTH)
-                             .agg(pl.len().cast(pl.Int64), pl.col(discard_keys.ZEROED).sum().cast(pl.Int64)))
-        for split in schema.SPLITS:
-            kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
-            if kept.height:
-                writers[split].write(kept.select(schema.SHARDS.names).to_arrow())
-        if rejects is not None:
-            dropped = df.filter(pl.col("reason").is_not_null())
-            if dropped.height:
-                rejects.write(dropped.select(REJECTS_SCHEMA.names).to_arrow())
-        progress.update(1)
-    progress.close()
-    for w in writers.values():
-        w.close()
+    streams = [(s, tmp_shards / s, schema.SHARDS) for s in schema.SPLITS]
+    if cfg.keep_rejects:
+        streams.append((REJECTS, tmp_rejects, REJECTS_SCHEMA))
+    files, writes = {}, []
+    for stream, directory, target in streams:  # each file's rows, known from the counts
+        directory.mkdir(parents=True, exist_ok=True)
+        layout = shard_pieces([(r["bucket"], r["rows"][stream]) for r in marked], cfg.shard_rows)
+        files[stream] = len(layout)
+        writes += [ShardFileTask(directory / f"part-{i:05d}.parquet",
+                                 [(staged_path(work, b, stream), a, z) for b, a, z in pieces],
+                                 target, cfg.row_group_rows) for i, pieces in enumerate(layout)]
+    mark = time.time()
+    written, write_failures = _run(ctx, write_shard, writes, "writing shards")
+    steps["write_shards"] = round(time.time() - mark, 3)
+    peaks["write_shards"] = _max_peak(written)
+    if write_failures:  # a file missing in the middle of a split: publish nothing
+        shutil.rmtree(tmp_shards, ignore_errors=True)
+        shutil.rmtree(tmp_rejects, ignore_errors=True)
+        f = write_failures[0]
+        raise RdialError(f"rdial filter: {f.task}: {f.message}; {corpus.shards_dir} left as it was")
+    counts = pl.concat([pl.DataFrame(schema={"split": pl.String, "reason": pl.String, "len": pl.UInt32}),
+                        *(r["counts"] for r in marked)])
     stats = summarize(counts)
     stats["preset"] = settings.preset
-    stats["files"] = {s: len(w.files) for s, w in writers.items()}
+    stats["files"] = {s: files[s] for s in schema.SPLITS}
     stats.update(extra)
-    if per_month:
+    per_month = [r["per_month"] for r in marked if r["per_month"] is not None]
+    if per_month:  # DialoGPT keys: kept chains and digest-zeroed turns per month
         build_stats = corpus.root / "stats" / "build.json"
         totals = json.loads(build_stats.read_text()).get("totals", {}) if build_stats.is_file() else {}
         kept = pl.concat(per_month).group_by(discard_keys.MONTH).agg(pl.all().sum())
         stats["dialogpt_keys"] = discard_keys.coverage(totals, kept)
-    stats["peak_rss_mb"]["corpus_rules_and_write"] = peak_mb()
     replace_dir(tmp_shards, corpus.shards_dir)
-    if rejects is not None:
-        rejects.close()
+    if cfg.keep_rejects:
         replace_dir(tmp_rejects, corpus.root / "rejects")
     elif (corpus.root / "rejects").exists():  # an older run's rejects would not match these shards
         shutil.rmtree(corpus.root / "rejects")
-    return stats
+    return stats, failures
 
 
 def summarize(counts: pl.DataFrame) -> dict:
