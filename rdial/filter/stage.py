@@ -455,7 +455,14 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                  failed_buckets=sorted(failed), peak_rss_mb=peaks,
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
-    stats, late = publish(ctx, corpus, cfg, settings, work, new_cache, done, extra, moves, steps)
+    try:
+        stats, late = publish(ctx, corpus, cfg, settings, work, new_cache, done, extra, moves, steps)
+    except RdialError:  # nothing published: the previous shards and verdicts stay
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(new_cache, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            work.parent.rmdir()
+        raise
     failures += late  # buckets failed in step 3: left out like those of step 1
     mark = time.time()
     publish_verdicts(cache, new_cache, sorted(failed | {f.task.bucket for f in late}))
