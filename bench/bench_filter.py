@@ -137,7 +137,8 @@ def main() -> int:
           f"{n / base['seconds']:,.0f} chains/s, kept {base['chains_out']:,}")
     print(f"ratio: {base['seconds'] / ours['seconds']:.2f}x")
     print(f"peak RSS, blandness pass: rdial {ours['peak'].get('corpus_counts')} MB (counts, per "
-          f"partition), {ours['peak'].get('corpus_rules_and_write')} MB (marking + writing shards, one bucket at a time); "
+          f"partition), {ours['peak'].get('corpus_rules')} MB (marking, one bucket a task), "
+          f"{ours['peak'].get('write_shards')} MB (writing, one shard file a task); "
           f"baseline {base['peak']['bland']} MB (one Counter)  [VmHWM of the process, incl. "
           f"the interpreter and libraries]")
     print(f"peak RSS, judging one bucket: rdial {ours['peak'].get('judge')} MB")
