@@ -44,7 +44,7 @@ from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers
 from rdial.filter import blandness, discard_keys, duplicates, verdicts
 from rdial.filter.discard_keys import DiscardDigests
-from rdial.filter.marking import REJECTS, REJECTS_SCHEMA, MarkTask, ShardFileTask, apply_corpus_rules  # noqa: F401
+from rdial.filter.marking import REJECTS, REJECTS_SCHEMA, MarkTask, ShardFileTask
 from rdial.filter.marking import mark_bucket, staged_path, write_marks, write_shard
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.shards import shard_pieces
