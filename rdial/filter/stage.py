@@ -7,8 +7,11 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
   1. per bucket: read chains/bucket=N.parquet; cut and judge every chain (rules.py) and decide
      its split (splits.py), except the chains whose verdict the last run kept (verdicts.py:
      CORPUS/cache/filter, keyed by the chain's content and the settings); spill target
-     trigrams and dialogue hashes of the passing chains for the corpus-wide rules;
-  2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
+     trigrams (only those of the changed chains, signed, when the last run's totals in
+     CORPUS/cache/filter_counts match its verdicts: trigram_totals.py) and dialogue hashes of
+     the passing chains for the corpus-wide rules;
+  2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals (the
+     kept trigram totals plus the delta, or the full counts), kept for the next run;
   3. in bucket order, one bucket in memory at a time: mark duplicates and bland targets, then
      stream the kept chains into shards/{train,valid,test}/part-NNNNN.parquet (shards.py) and,
      with keep_rejects, the dropped ones into rejects/ with their `reason` and `split`.
@@ -93,7 +96,8 @@ class FilterConfig:
     progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
     force: bool = field(default=False, metadata=arg(
         "recompute the shards even when the chains and settings are those of the last run, "
-        "judging every chain again (ignoring the verdicts kept in CORPUS/cache/filter)"))
+        "judging every chain again (ignoring the verdicts kept in CORPUS/cache/filter) and "
+        "recounting the corpus' trigrams (not updating CORPUS/cache/filter_counts)"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
