@@ -61,17 +61,17 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
 
-def prepare(src: Path, dumps: Path, base: Path, workers: list[str], MONTHS: list[str]) -> None:
-    """Two months filtered, the third extracted and built, by the tree at `src`."""
+def prepare(src: Path, dumps: Path, base: Path, workers: list[str], names: list[str]) -> None:
+    """All months but the last filtered, the last extracted and built, by the tree at `src`."""
     if (base / "stats" / "build.json").exists() and (base / "ready").exists():
         return
     shutil.rmtree(base, ignore_errors=True)
     rdial = [sys.executable, "-m", "rdial"]
     files = lambda ms: [str(dumps / f"{k}_{m}.zst") for m in ms for k in ("RC", "RS")]  # noqa: E731
-    timed(rdial + ["extract", *files(MONTHS[:2]), "--out", str(base), "--no-progress"], src)
+    timed(rdial + ["extract", *files(names[:-1]), "--out", str(base), "--no-progress"], src)
     timed(rdial + ["build", str(base), "--no-progress", *workers], src)
     timed(rdial + ["filter", str(base), "--no-progress", *workers], src)
-    timed(rdial + ["extract", *files(MONTHS[2:]), "--out", str(base), "--no-progress"], src)
+    timed(rdial + ["extract", *files(names[-1:]), "--out", str(base), "--no-progress"], src)
     timed(rdial + ["build", str(base), "--no-progress", *workers], src)
     (base / "ready").write_text("")
 
