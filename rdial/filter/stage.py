@@ -7,8 +7,11 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
   1. per bucket: read chains/bucket=N.parquet; cut and judge every chain (rules.py) and decide
      its split (splits.py), except the chains whose verdict the last run kept (verdicts.py:
      CORPUS/cache/filter, keyed by the chain's content and the settings); spill target
-     trigrams and dialogue hashes of the passing chains for the corpus-wide rules;
-  2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals;
+     trigrams (only those of the changed chains, signed, when the last run's totals in
+     CORPUS/cache/filter_counts match its verdicts: trigram_totals.py) and dialogue hashes of
+     the passing chains for the corpus-wide rules;
+  2. per spill partition (only when `bland`/`duplicate` are on): exact corpus-wide totals (the
+     kept trigram totals plus the delta, or the full counts), kept for the next run;
   3. per bucket (marking.py): mark duplicates and bland targets, apply the split moves, count,
      and stage the kept chains of each split (with keep_rejects, the dropped ones with their
      `reason` and `split`); then per shard file, known from the per-bucket counts: write
@@ -42,7 +45,7 @@ from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.executor import TaskFailure, default_workers
-from rdial.filter import blandness, discard_keys, duplicates, verdicts
+from rdial.filter import blandness, discard_keys, duplicates, trigram_totals, verdicts
 from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.marking import REJECTS, REJECTS_SCHEMA, MarkTask, ShardFileTask
 from rdial.filter.marking import mark_bucket, staged_path, write_marks, write_shard
@@ -97,7 +100,8 @@ class FilterConfig:
     progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
     force: bool = field(default=False, metadata=arg(
         "recompute the shards even when the chains and settings are those of the last run, "
-        "judging every chain again (ignoring the verdicts kept in CORPUS/cache/filter)"))
+        "judging every chain again (ignoring the verdicts kept in CORPUS/cache/filter) and "
+        "recounting the corpus' trigrams (not updating CORPUS/cache/filter_counts)"))
 
     def __post_init__(self):
         self.corpus = Path(self.corpus)
@@ -165,6 +169,11 @@ class BucketTask:
     seeds: tuple[int, int] = (0, 0)  # verdict keys (verdicts.py): from the settings fingerprint
     cache_in: Path | None = None  # the previous run's verdicts (None: judge every chain)
     cache_out: Path | None = None  # this run's, published with the shards
+    # trigram_totals.py: "update" spills the change of the bucket's counts since the last run
+    # (whose verdict file must digest to `counts_last`; None: the bucket was not counted then),
+    # "full" its counts
+    counts: str = "full"
+    counts_last: dict | None = None
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.chains})"
@@ -204,9 +213,9 @@ def judge_bucket(task: BucketTask) -> dict:
     s = task.settings
     chains = read_chains(task.chains)
     keys = verdicts.chain_keys(chains, task.seeds)
-    cached = verdicts.read_cached(verdicts.cache_path(task.cache_in, task.bucket)
-                                  if task.cache_in else None)
-    hits, misses = verdicts.split_hits(keys, cached)
+    rows = verdicts.read_rows(verdicts.cache_path(task.cache_in, task.bucket)
+                              if task.cache_in else None)
+    hits, misses = verdicts.split_hits(keys, verdicts.unique_verdicts(rows))
     fresh = (judge_chains(task, chains[misses], keys[misses]) if len(misses) else None)
     try:
         judged = verdicts.assemble(hits, fresh)
@@ -215,9 +224,18 @@ def judge_bucket(task: BucketTask) -> dict:
         judged = judge_chains(task, chains, keys)
     passing = judged.filter(pl.col("reason").is_null())
     writer = f"bucket={task.bucket:05d}"
+    counts_ok = True
     if "bland" in s.rules:
-        counts = blandness.trigram_counts(passing["_tgt"])
-        PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram", writer=writer)
+        if task.counts == "update":  # totals - counts(rows gone) + counts(rows new)
+            last = task.counts_last  # None: not in the kept totals, all its rows are new
+            old = rows if last is not None else None
+            counts_ok = trigram_totals.digest(old) == (last or trigram_totals.digest(None))
+            old = old.filter(pl.col("reason").is_null()) if old is not None and counts_ok else None
+            counts = trigram_totals.trigram_delta(old, passing) if counts_ok else None
+        else:
+            counts = blandness.trigram_counts(passing["_tgt"])
+        if counts is not None:
+            PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram", writer=writer)
     if "duplicate" in s.rules:
         keys = passing.select("h1", "h2", pl.lit(task.bucket, pl.Int32).alias("bucket"),
                               pl.col(verdicts.ROW).cast(pl.Int64).alias("row"))
@@ -226,7 +244,18 @@ def judge_bucket(task: BucketTask) -> dict:
     verdicts.write_cache(verdicts.cache_path(task.cache_out, task.bucket), judged)
     return {"bucket": task.bucket, "chains": judged.height, "judged": len(misses),
             "reused": judged.height - len(misses), "peak_rss_mb": peak_mb(),
+            "counts_ok": counts_ok, "digest": trigram_totals.digest(judged),
             **thread_summary(passing["link_id"], passing["split"])}
+
+
+def count_bucket(task: BucketTask) -> dict:
+    """Step 1's full recount, when the kept totals turned out not to match: the trigram counts
+    of the bucket's passing targets, from the verdicts step 1 wrote."""
+    judged = verdicts.read_step1(verdicts.cache_path(task.cache_out, task.bucket))
+    counts = blandness.trigram_counts(judged.filter(pl.col("reason").is_null())["_tgt"])
+    PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram",
+                                                             writer=f"bucket={task.bucket:05d}")
+    return {"bucket": task.bucket}
 
 
 @dataclass
@@ -235,6 +264,8 @@ class PartTask:
     work: Path
     settings: RuleSettings
     parts: int
+    totals_in: Path | None = None  # the kept trigram totals to update (None: the spills are full counts)
+    totals_out: Path | None = None  # where this run's totals go (trigram_totals.py)
 
     def __str__(self) -> str:
         return f"spill partition {self.part}"
@@ -245,8 +276,16 @@ def reduce_part(task: PartTask) -> dict:
     reset_peak()
     out = {}
     if "bland" in task.settings.rules:
-        common = blandness.common_trigrams(PartitionSpill(task.work / "trigrams", task.parts),
-                                           task.part, task.settings.bland_min_count)
+        spill = PartitionSpill(task.work / "trigrams", task.parts)
+        if task.totals_out is None:
+            common = blandness.common_trigrams(spill, task.part, task.settings.bland_min_count)
+        else:
+            old = trigram_totals.part_path(task.totals_in, task.part) if task.totals_in else None
+            totals = trigram_totals.updated_totals(old, spill, task.part)
+            if totals.height and totals["count"].min() < 0:  # kept totals of other rows: recount
+                return {"counts_ok": False, "peak_rss_mb": peak_mb()}
+            trigram_totals.write_totals(trigram_totals.part_path(task.totals_out, task.part), totals)
+            common = totals.filter(pl.col("count") > task.settings.bland_min_count)
         path = task.work / "common" / f"part={task.part:05d}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         common.write_parquet(path)
@@ -258,6 +297,7 @@ def reduce_part(task: PartTask) -> dict:
         later.write_parquet(path)
         out["duplicates"] = later.height
     out["peak_rss_mb"] = peak_mb()
+    out["counts_ok"] = True
     return out
 
 
@@ -312,9 +352,9 @@ def sweep_leftovers(corpus: Corpus) -> None:
     for name in ("shards", "rejects"):
         for p in corpus.root.glob(f"{TMP_PREFIX}*-{name}"):
             shutil.rmtree(p, ignore_errors=True)
-    cache = verdicts.cache_dir(corpus.root)
-    for p in cache.parent.glob(f"{TMP_PREFIX}*-{cache.name}"):
-        shutil.rmtree(p, ignore_errors=True)
+    for cache in (verdicts.cache_dir(corpus.root), trigram_totals.totals_dir(corpus.root)):
+        for p in cache.parent.glob(f"{TMP_PREFIX}*-{cache.name}"):
+            shutil.rmtree(p, ignore_errors=True)
     sweep_temporaries(corpus.root / "shards")
 
 
@@ -421,8 +461,16 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     cache = verdicts.cache_dir(corpus.root)
     new_cache = temporary_name(cache)  # beside the old one; swapped in after the shards
     seeds = verdicts.key_seeds(verdict_fingerprint(cfg, settings, discard))
+    # the trigram totals of the last run, updated when they match its verdicts (trigram_totals.py)
+    totals = trigram_totals.totals_dir(corpus.root)
+    new_totals = temporary_name(totals)
+    bland = "bland" in settings.rules
+    last, why = (None, "--force") if cfg.force else (None, "bland is off") if not bland else \
+        trigram_totals.read_manifest(totals, seeds, cfg.spill_partitions, [b for b, _ in buckets])
+    counts = "update" if last is not None else "full"
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard,
-                        seeds=seeds, cache_in=None if cfg.force else cache, cache_out=new_cache)
+                        seeds=seeds, cache_in=None if cfg.force else cache, cache_out=new_cache,
+                        counts=counts, counts_last=last.get(b) if last else None)
              for b, p in buckets]
     judged, failures = _run(ctx, judge_bucket, tasks, "judging chains")
     steps = {"judge": round(time.time() - started, 3)}  # wall seconds per step, this run's
@@ -435,18 +483,46 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
         raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
                          f"{corpus.shards_dir} left as it was")
     global_stats = {}
+
+    def recount(reason: str) -> None:  # the kept totals do not match: count every bucket again
+        nonlocal counts, why
+        counts, why = "full", reason
+        shutil.rmtree(work / "trigrams", ignore_errors=True)
+        shutil.rmtree(new_totals, ignore_errors=True)
+        _, count_failures = _run(ctx, count_bucket, tasks, "recounting trigrams")
+        if count_failures:
+            raise RdialError(f"rdial filter: {count_failures[0].task}: {count_failures[0].message}")
+
+    if counts == "update" and bland:
+        if failures:
+            recount("a bucket failed")
+        elif not all(r["counts_ok"] for r in judged):
+            recount(f"bucket {next(r['bucket'] for r in judged if not r['counts_ok'])}: its "
+                    f"verdicts are not those the kept totals count")
     if any(r in settings.rules for r in CORPUS_WIDE) and tasks:
-        parts = [PartTask(p, work, settings, cfg.spill_partitions) for p in range(cfg.spill_partitions)]
         mark = time.time()
-        results, part_failures = _run(ctx, reduce_part, parts, "corpus-wide counts")
+        while True:
+            parts = [PartTask(p, work, settings, cfg.spill_partitions,
+                              totals_in=totals if counts == "update" else None,
+                              totals_out=new_totals if bland else None)
+                     for p in range(cfg.spill_partitions)]
+            results, part_failures = _run(ctx, reduce_part, parts, "corpus-wide counts")
+            if part_failures:  # without every partition the global rules would be wrong: stop
+                raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
+            if all(r["counts_ok"] for r in results):
+                break
+            recount("a kept total went below zero")  # then once more, from full counts
         steps["corpus_counts"] = round(time.time() - mark, 3)
-        if part_failures:  # without every partition the global rules would be wrong: stop
-            raise RdialError(f"rdial filter: {part_failures[0].task}: {part_failures[0].message}")
         peaks["corpus_counts"] = _max_peak(results)
         for r in results:
             for k, v in r.items():
-                if k != "peak_rss_mb":
+                if k not in ("peak_rss_mb", "counts_ok"):
                     global_stats[k] = global_stats.get(k, 0) + v
+    if bland:
+        global_stats["trigram_totals"] = "updated" if counts == "update" else f"recounted: {why}"
+        if not failures:  # a bucket left out keeps its old verdicts, which these do not count
+            trigram_totals.write_manifest(new_totals, seeds, cfg.spill_partitions,
+                                          {r["bucket"]: r["digest"] for r in judged})
     done = sorted(t.bucket for t in tasks)
     moves, notes = plan_moves([r for r in judged if isinstance(r, dict)], cfg.split_fractions)
     done_results = [r for r in judged if isinstance(r, dict)]
@@ -460,12 +536,20 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     except RdialError:  # nothing published: the previous shards and verdicts stay
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(new_cache, ignore_errors=True)
+        shutil.rmtree(new_totals, ignore_errors=True)
         with contextlib.suppress(OSError):
             work.parent.rmdir()
         raise
     failures += late  # buckets failed in step 3: left out like those of step 1
     mark = time.time()
     publish_verdicts(cache, new_cache, sorted(failed | {f.task.bucket for f in late}))
+    if bland:  # without a manifest (a failed bucket) the next run recounts
+        new_totals.mkdir(parents=True, exist_ok=True)
+        if late:  # a bucket left out in step 3 keeps its old verdicts, which these do not count
+            trigram_totals.manifest_path(new_totals).unlink(missing_ok=True)
+        replace_dir(new_totals, totals)
+    elif totals.exists():  # counts of other settings: of no use to any later run
+        shutil.rmtree(totals)
     steps["publish"] = round(time.time() - mark, 3)
     stats["seconds"] = round(time.time() - started, 3)
     stats["seconds_per_step"] = steps

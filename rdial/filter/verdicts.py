@@ -63,7 +63,8 @@ def chain_keys(chains: pl.DataFrame, seeds: tuple[int, int]) -> pl.DataFrame:
                          row.hash(seed=seeds[1]).alias("_k2")).with_row_index(ROW)
 
 
-def read_cached(path: Path | None) -> pl.DataFrame | None:
+def read_rows(path: Path | None) -> pl.DataFrame | None:
+    """A bucket's cache file as written (every row, repeats included), or None."""
     if path is None or not path.is_file():
         return None
     try:
@@ -72,7 +73,17 @@ def read_cached(path: Path | None) -> pl.DataFrame | None:
         return None  # an unreadable cache costs a re-judge, never a wrong verdict
     if any(k not in cached.columns for k in KEYS):
         return None
-    return cached.unique(KEYS, keep="first", maintain_order=True)  # identical chains: one verdict
+    return cached
+
+
+def unique_verdicts(rows: pl.DataFrame | None) -> pl.DataFrame | None:
+    if rows is None:
+        return None
+    return rows.unique(KEYS, keep="first", maintain_order=True)  # identical chains: one verdict
+
+
+def read_cached(path: Path | None) -> pl.DataFrame | None:
+    return unique_verdicts(read_rows(path))
 
 
 def split_hits(keys: pl.DataFrame, cached: pl.DataFrame | None) -> tuple[pl.DataFrame | None, pl.Series]:

@@ -26,7 +26,7 @@ MONTHS = ["2012-01", "2012-02", "2012-03"]
 # size: duplicates are tested on inline chains below)
 CONFIG = 'base = "rdial"\nbland_min_count = 2\nbland_fraction = 0.5\n'
 RUN_ONLY = {"seconds", "seconds_per_step", "peak_rss_mb", "chains_judged", "chains_reused", "exit_status",
-            "problems", "failed_tasks"}
+            "problems", "failed_tasks", "trigram_totals"}
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +117,10 @@ def test_a_new_month_judges_only_new_chains_to_the_bytes_of_a_filter_from_scratc
     assert s["chains_judged"] == len(now - before) and s["chains_reused"] == len(now & before)
     assert s["chains_judged"] + s["chains_reused"] == s["chains_in"] == chain_count(corpus)
     assert 0 < s["chains_judged"] < s["chains_in"] // 2  # most verdicts were reused
-    assert s["dropped"]["bland"] > 0  # a corpus-wide rule, recounted from reused verdicts
+    assert s["dropped"]["bland"] > 0  # a corpus-wide rule, updated from the kept totals
+    assert s["trigram_totals"] == "updated"
     want, scratch = from_scratch(corpus, tmp_path / "scratch" / "corpus")
+    assert scratch["trigram_totals"] == "recounted: no totals kept"
     assert scratch["chains_judged"] == s["chains_in"] and scratch["chains_reused"] == 0
     got = outputs(corpus)
     assert sorted(got) == sorted(want) and len(want) > 3
@@ -174,10 +176,13 @@ def test_a_run_killed_before_its_cache_is_swapped_in_leaves_a_usable_cache(grown
         run_filter(cfg(corpus))
     monkeypatch.setattr(filter_stage, "replace_dir", real)
     assert {p.name: p.read_bytes() for p in verdicts.cache_dir(corpus).iterdir()} == old
-    assert len(list((corpus / "cache").iterdir())) == 2  # the half-published one beside it
+    # the half-published verdicts and trigram totals beside the old ones
+    assert sorted(p.name.split("-", 2)[-1] for p in (corpus / "cache").iterdir()) == \
+        ["filter", "filter", "filter_counts", "filter_counts"]
     now = chain_rows(corpus)
-    report = run_filter(cfg(corpus))  # sweeps the leftover, reuses the old verdicts
-    assert sorted(p.name for p in (corpus / "cache").iterdir()) == ["filter"]
+    report = run_filter(cfg(corpus))  # sweeps the leftovers, reuses the old verdicts and totals
+    assert sorted(p.name for p in (corpus / "cache").iterdir()) == ["filter", "filter_counts"]
+    assert report.stats["trigram_totals"] == "updated"
     assert report.stats["chains_judged"] == len(now - before)
     assert report.stats["chains_reused"] == len(now & before)
     want, _ = from_scratch(corpus, tmp_path / "scratch" / "corpus")

@@ -29,7 +29,7 @@ from tests.filter.synthetic import chains_table, random_chains, write_chains_cor
 ROOT = Path(__file__).resolve().parents[2]
 # bland fires on a small corpus only with a low count; the copies below make duplicates
 CONFIG = 'base = "rdial"\nbland_min_count = 2\nbland_fraction = 0.5\n'
-RUN_ONLY = {"seconds", "seconds_per_step", "peak_rss_mb", "chains_judged", "chains_reused"}
+RUN_ONLY = {"seconds", "seconds_per_step", "peak_rss_mb", "chains_judged", "chains_reused", "trigram_totals"}
 LAYOUT = dict(shard_rows=90, row_group_rows=25, keep_rejects=True)
 
 
@@ -80,6 +80,7 @@ def test_any_workers_and_the_verdict_cache_give_the_same_bytes(corpus):
     shutil.rmtree(corpus / "_ledger" / "filter")  # not up to date, so it runs: every verdict cached
     report = run_filter(cfg(corpus, workers=2))
     assert report.stats["chains_reused"] == 1240 and outputs(corpus) == first
+    assert report.stats["trigram_totals"] == "updated"  # from the kept totals, nothing recounted
 
 
 def test_shards_are_the_buckets_streamed_in_order(corpus):
