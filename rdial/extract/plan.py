@@ -31,6 +31,7 @@ class InputTask:
     max_line_bytes: int
     buffer_bytes: int
     threads: int = 2  # parse-ahead and bucket-writing threads; the output does not depend on it
+    decode_procs: int = 0  # worker processes decoding its blocks (0: in its own threads)
     progress_queue: object = None  # receives (bytes, {"lines": n}) deltas while the task runs
 
     @property
@@ -65,3 +66,20 @@ def threads_per_input(cfg: ExtractConfig, running: int) -> int:
     if cfg.executor == "ray":
         return 2
     return max(2, default_workers() // max(1, min(cfg.workers, running)))
+
+
+# Below this much compressed input the workers' start-up (a Python with numpy, pyarrow and
+# msgspec each, ~0.3 s of CPU) costs more than the parallel decode saves (docs/extract.md).
+AUTO_PROCS_MIN_BYTES = 16 << 20
+
+
+def decode_procs_for(cfg: ExtractConfig, task: InputTask, running: int) -> int:
+    """--decode-procs N, else (auto) the cores this input has when 2 or more and the input is
+    big enough; 0 (decode in the input's own threads) when several inputs already share the
+    cores, on Ray, and for small inputs."""
+    if cfg.decode_procs != "auto":
+        return int(cfg.decode_procs)
+    if cfg.executor == "ray" or task.path.stat().st_size < AUTO_PROCS_MIN_BYTES:
+        return 0
+    cores = default_workers() // max(1, min(cfg.workers, running))
+    return cores if cores >= 2 else 0

@@ -47,7 +47,8 @@ from rdial.config import save_config
 from rdial.corpus import METADATA, Corpus, buckets_for_inputs
 from rdial.extract.config import STAGE, ExtractConfig
 from rdial.extract.inputs import find_inputs
-from rdial.extract.plan import InputTask, plan, settings_fingerprint, threads_per_input
+from rdial.extract.plan import (InputTask, decode_procs_for, plan, settings_fingerprint,
+                               threads_per_input)
 from rdial.extract.task import extract_input, staging_dir
 from rdial.ledger import Ledger
 from rdial.progress import Progress
@@ -92,7 +93,8 @@ class ExtractStage(Stage):
         for r in ctx.skipped:
             ctx.log(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
         threads = threads_per_input(self.cfg, len(todo))
-        return self._run_all(ctx, [dataclasses.replace(t, threads=threads) for t in todo])
+        return self._run_all(ctx, [dataclasses.replace(
+            t, threads=threads, decode_procs=decode_procs_for(self.cfg, t, len(todo))) for t in todo])
 
     def on_result(self, meter: Progress, task: InputTask, result: TaskResult) -> None:
         self.say(meter, _describe(task.kind, result))
