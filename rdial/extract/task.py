@@ -100,6 +100,7 @@ def _extract(task, corpus, spec, writer, quarantine) -> TaskResult:
         "reference_lines": parser.reference_lines,
         "decode_procs": task.decode_procs,
         "decode_procs_peak_rss": procs.peak_rss if procs is not None else 0,
+        "decode_procs_cpu_seconds": round(procs.cpu_seconds, 3) if procs is not None else 0,
         "seconds": round(time.monotonic() - start, 3),
         "seconds_reading": round(streamed - start, 3),  # decompress, parse, group by bucket
         "seconds_writing": round(time.monotonic() - streamed, 3),  # Parquet files, publish

@@ -22,7 +22,8 @@ from rdial.extract.plan import AUTO_PROCS_MIN_BYTES, InputTask, decode_procs_for
 from rdial.extract.stage import run_extract
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMING = ("seconds", "seconds_reading", "seconds_writing", "decode_procs", "decode_procs_peak_rss")
+TIMING = ("seconds", "seconds_reading", "seconds_writing", "decode_procs", "decode_procs_peak_rss",
+          "decode_procs_cpu_seconds")
 
 
 def mixed_lines(rx, n: int) -> list[bytes]:
