@@ -45,8 +45,9 @@ class ExtractConfig:
         "worker processes decoding the blocks of one input, beside it (msgspec and the Arrow "
         "conversion hold the GIL, so threads in one process take turns): N, 0 for none (decode "
         "in the input's own threads), or auto: the cores each input has when 2 or more (e.g. one "
-        "input on 2 cores), for inputs of at least 16 MiB; none when the inputs extracted at once "
-        "already fill the cores, and none on Ray", metavar="auto|N"))
+        "input on 2 cores), for inputs of at least 16 MiB, when the load average is below the "
+        "cores; none when the inputs extracted at once already fill the cores, and none on Ray; "
+        "the output does not depend on it", metavar="auto|N"))
     buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
         "rows held in memory per input before they are appended to the bucket files (MiB)"))
     progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))

@@ -200,6 +200,7 @@ def test_auto_uses_processes_only_for_a_big_input_with_cores_to_spare(tmp_path, 
     import rdial.extract.plan as plan_module
 
     monkeypatch.setattr(plan_module, "default_workers", lambda: 2)
+    monkeypatch.setattr(plan_module.os, "getloadavg", lambda: (0.9, 1.0, 1.0))  # quiet
     big, small = tmp_path / "RC_big.zst", tmp_path / "RC_small.zst"
     with open(big, "wb") as fh:
         fh.truncate(AUTO_PROCS_MIN_BYTES)
@@ -218,3 +219,6 @@ def test_auto_uses_processes_only_for_a_big_input_with_cores_to_spare(tmp_path, 
     assert procs(small, 1, workers=2) == 0        # start-up would cost more than it saves
     assert procs(big, 1, workers=2, executor="ray") == 0
     assert procs(small, 2, workers=2, decode_procs="3") == 3  # N is N
+    monkeypatch.setattr(plan_module.os, "getloadavg", lambda: (2.0, 1.0, 1.0))  # no idle core
+    assert procs(big, 1, workers=2) == 0
+    assert procs(big, 1, workers=2, decode_procs="2") == 2
