@@ -11,9 +11,12 @@ All three read the same file in the same invocation, one after the other:
   zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
   baseline   what the PushshiftDumps scripts do: zstandard stream_reader, decode chunks to str,
              split on "\\n", stdlib json.loads per line, nothing written
-  rdial      `python -m rdial.extract.cli DUMP --out TMP` (buckets chosen from the data, Parquet
-             written), wall time of the whole command including interpreter start-up, and its
-             peak RSS (spawned from a small launcher, so the figure is rdial's own: see _LAUNCH)
+  rdial      `python -m rdial.extract.cli DUMP --out TMP --decode-procs <cores>` (buckets chosen
+             from the data, Parquet written), wall time of the whole command including
+             interpreter start-up, its CPU with the decode workers', and its peak RSS (spawned
+             from a small launcher, so the figure is rdial's own: see _LAUNCH; the workers' peak
+             is printed beside it); then again with `--decode-procs 0` (decode in-process, the
+             path before the workers), and whether the two wrote the same bytes
   drift      the same dump with created_utc int/string mixed line by line and `edited`
              false/int/true mixed (Pushshift's own months drift like this), written by synth's
              compressor, rdial again: its lines/s beside the uniform dump's (target: within 10%)
@@ -366,7 +369,11 @@ def main() -> None:
         phase_profile(dump, args.workdir / "corpus-phases")
         return
 
-    rdial_s, rdial_cpu, rss, stats = rdial_extract(dump, args.workdir / "corpus")
+    # The decode in worker processes, as `--decode-procs auto` chooses on a quiet machine (one
+    # process a core); auto itself would fall back to in-process on a busy one.
+    procs = str(os.cpu_count() or 1)
+    rdial_s, rdial_cpu, rss, stats = rdial_extract(dump, args.workdir / "corpus",
+                                                   "--decode-procs", procs)
     lines = stats["lines"]
     inproc_s, inproc_cpu, inproc_rss, inproc_stats = rdial_extract(
         dump, args.workdir / "corpus-inproc", "--decode-procs", "0")
