@@ -264,6 +264,7 @@ def _serve(kind: str, max_line_bytes: int, parent: int) -> None:
     import gc
     import traceback
 
+    import numpy as np
     import pyarrow as pa
 
     from rdial.extract.decode import BlockDecoder
@@ -295,7 +296,7 @@ def _serve(kind: str, max_line_bytes: int, parent: int) -> None:
             with pa.ipc.new_stream(sink, result.table.schema) as writer:
                 writer.write_table(result.table)
             table = sink.getvalue()
-            lines = result.lines.astype("<i8", copy=False)
+            lines = np.ascontiguousarray(result.lines, dtype="<i8")  # sent as raw bytes
             bad = [(number, reason, bytes(raw), detail) for number, reason, raw, detail in result.bad]
             meta = pickle.dumps({"bad": bad, "blank": result.blank,
                                  "repaired": result.repaired, "nulled": result.nulled,
