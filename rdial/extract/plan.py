@@ -70,7 +70,8 @@ def threads_per_input(cfg: ExtractConfig, running: int) -> int:
 
 
 # Below this much compressed input the workers' start-up (a Python with numpy, pyarrow and
-# msgspec each, ~0.3 s of CPU) costs more than the parallel decode saves (docs/extract.md).
+# msgspec each, ~0.3 s of CPU) costs about what the parallel decode saves (an estimate from
+# the start-up and decode costs, docs/extract.md; not a measured crossover).
 AUTO_PROCS_MIN_BYTES = 16 << 20
 
 
@@ -85,8 +86,9 @@ def decode_procs_for(cfg: ExtractConfig, task: InputTask, running: int) -> int:
         return 0
     cores = default_workers() // max(1, min(cfg.workers, running))
     # Cores to spare means idle ones: on a machine already running more than it has cores
-    # (load average >= cores) the workers only add their start-up and transfers (measured at
-    # load 11-15 on 2 cores: 0.80-0.84x the in-process decode, docs/extract.md).
+    # (load average >= cores) the workers only add their start-up and transfers (measured on
+    # 2 cores: 1.31-1.43x the in-process decode at load 1.5-2.7, 0.52-0.84x at load 6-15;
+    # docs/extract.md).
     if os.getloadavg()[0] >= default_workers():
         return 0
     return cores if cores >= 2 else 0
