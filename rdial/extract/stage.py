@@ -17,6 +17,7 @@ The modules, one job each:
     plan.py     InputTask per input and the fingerprint the ledger compares (parent)
     task.py     extract_input: one input, staged then published, ledger last (worker)
     stream.py   reader -> line blocks -> parse threads -> bucket writer (worker)
+    decode_procs.py  the blocks of one input decoded in worker processes (--decode-procs)
     publish.py  staged bucket and quarantine files -> the corpus, by rename (worker)
     stage.py    this file: the stage as the scaffold runs it, and the run summary
 
