@@ -11,9 +11,12 @@ All three read the same file in the same invocation, one after the other:
   zstd       `zstd -dc --long=31 DUMP > /dev/null` (decompression only: the ceiling)
   baseline   what the PushshiftDumps scripts do: zstandard stream_reader, decode chunks to str,
              split on "\\n", stdlib json.loads per line, nothing written
-  rdial      `python -m rdial.extract.cli DUMP --out TMP` (buckets chosen from the data, Parquet
-             written), wall time of the whole command including interpreter start-up, and its
-             peak RSS (spawned from a small launcher, so the figure is rdial's own: see _LAUNCH)
+  rdial      `python -m rdial.extract.cli DUMP --out TMP --decode-procs <cores>` (buckets chosen
+             from the data, Parquet written), wall time of the whole command including
+             interpreter start-up, its CPU with the decode workers', and its peak RSS (spawned
+             from a small launcher, so the figure is rdial's own: see _LAUNCH; the workers' peak
+             is printed beside it); then again with `--decode-procs 0` (decode in-process, the
+             path before the workers), and whether the two wrote the same bytes
   drift      the same dump with created_utc int/string mixed line by line and `edited`
              false/int/true mixed (Pushshift's own months drift like this), written by synth's
              compressor, rdial again: its lines/s beside the uniform dump's (target: within 10%)
@@ -167,10 +170,12 @@ print(json.dumps([os.waitstatus_to_exitcode(status), time.perf_counter() - start
                   usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))"""
 
 
-def rdial_extract(dump: Path, out: Path) -> tuple[float, float, int, dict]:
-    """Wall and CPU seconds, peak RSS (bytes) of the extract command, and its per-input stats."""
+def rdial_extract(dump: Path, out: Path, *args: str) -> tuple[float, float, int, dict]:
+    """Wall and CPU seconds (the decode workers' included: they are reaped by the command), peak
+    RSS (bytes) of the extract command's own process, and its per-input stats."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "rdial.extract.cli", str(dump), "--out", str(out), "--no-progress"]
+    cmd = [sys.executable, "-m", "rdial.extract.cli", str(dump), "--out", str(out), "--no-progress",
+           *args]
     launched = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], cwd=ROOT, check=True,
                               stdout=subprocess.PIPE)
     status, seconds, cpu, maxrss = json.loads(launched.stdout)  # timed in the launcher
@@ -364,13 +369,22 @@ def main() -> None:
         phase_profile(dump, args.workdir / "corpus-phases")
         return
 
-    rdial_s, rdial_cpu, rss, stats = rdial_extract(dump, args.workdir / "corpus")
+    # The decode in worker processes, as `--decode-procs auto` chooses on a quiet machine (one
+    # process a core); auto itself would fall back to in-process on a busy one.
+    procs = str(os.cpu_count() or 1)
+    rdial_s, rdial_cpu, rss, stats = rdial_extract(dump, args.workdir / "corpus",
+                                                   "--decode-procs", procs)
     lines = stats["lines"]
+    inproc_s, inproc_cpu, inproc_rss, inproc_stats = rdial_extract(
+        dump, args.workdir / "corpus-inproc", "--decode-procs", "0")
+    same = all((args.workdir / "corpus" / p.relative_to(args.workdir / "corpus-inproc")).read_bytes()
+               == p.read_bytes() for p in (args.workdir / "corpus-inproc").rglob("*.parquet"))
     zstd_s, zstd_cpu = zstd_cli(dump)
     base_n, base_s, base_cpu = baseline(dump)
     assert base_n == lines, (base_n, lines)
 
     runs = {"zstd -dc --long=31": (zstd_s, zstd_cpu), "baseline (PushshiftDumps way)": (base_s, base_cpu),
+            "rdial extract, decode in-process": (inproc_s, inproc_cpu),
             "rdial extract": (rdial_s, rdial_cpu)}
     print(f"lines: {lines:,} ({stats['good']:,} rows written, {stats['quarantined_total']:,} "
           f"quarantined; rdial's own task time {stats['seconds']:.2f} s)")
@@ -384,7 +398,16 @@ def main() -> None:
     print(f"rdial / baseline: {vs_base:.2f}x lines/s (target >= 3.5x); "
           f"CPU per line {base_cpu / rdial_cpu:.2f}x less")
     print(f"rdial / zstd -dc: {vs_zstd:.2f}x lines/s (target >= 0.45x)")
-    print(f"rdial peak RSS: {rss / 2**30:.2f} GiB (target < 2.5 GiB)")
+    workers = stats.get("decode_procs", 0)
+    print(f"rdial peak RSS: {rss / 2**30:.2f} GiB (target < 2.5 GiB)"
+          + (f", plus {workers} decode workers of {stats['decode_procs_peak_rss'] / 2**30:.2f} GiB "
+             f"at most each (sum {(rss + workers * stats['decode_procs_peak_rss']) / 2**30:.2f})"
+             if workers else ""))
+    print(f"decode in worker processes ({workers}) against in-process: "
+          f"{inproc_s / rdial_s:.2f}x lines/s, CPU {1e6 * inproc_cpu / lines:.2f} -> "
+          f"{1e6 * rdial_cpu / lines:.2f} us/line (of it the workers "
+          f"{1e6 * stats.get('decode_procs_cpu_seconds', 0) / lines:.2f}), in-process peak RSS {inproc_rss / 2**30:.2f} GiB; "
+          f"bucket files {'byte-identical' if same else 'DIFFERENT'}")
     if not args.no_drift:
         drift = drifted_dump(dump)
         drift_s, drift_cpu, drift_rss, drift_stats = rdial_extract(drift, args.workdir / "corpus-drift")

@@ -41,6 +41,13 @@ class ExtractConfig:
     threads: int | None = field(default=None, metadata=arg(
         "threads per input that parse blocks ahead and write bucket files (default: the cores "
         "shared among the inputs extracted at once, at least 2; 2 on Ray)"))
+    decode_procs: str = field(default="auto", metadata=arg(
+        "worker processes decoding the blocks of one input, beside it (msgspec and the Arrow "
+        "conversion hold the GIL, so threads in one process take turns): N, 0 for none (decode "
+        "in the input's own threads), or auto: the cores each input has when 2 or more (e.g. one "
+        "input on 2 cores), for inputs of at least 16 MiB, when the load average is below the "
+        "cores; none when the inputs extracted at once already fill the cores, and none on Ray; "
+        "the output does not depend on it", metavar="auto|N"))
     buffer_mb: int = field(default=DEFAULT_BUFFER_BYTES >> 20, metadata=arg(
         "rows held in memory per input before they are appended to the bucket files (MiB)"))
     progress: bool = field(default=True, metadata=arg(PROGRESS_HELP))
@@ -55,3 +62,7 @@ class ExtractConfig:
         require(self.max_line_bytes >= 1024, "--max-line-bytes", "must be at least 1024")
         require(self.buffer_mb >= 1, "--buffer-mb", "must be at least 1")
         require(self.threads is None or self.threads >= 1, "--threads", "must be at least 1")
+        self.decode_procs = str(self.decode_procs).strip().lower()
+        require(self.decode_procs == "auto" or (self.decode_procs.isdigit()
+                                                and int(self.decode_procs) <= 64),
+                "--decode-procs", f"must be auto or a number from 0 to 64, not {self.decode_procs!r}")

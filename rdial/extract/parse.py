@@ -43,10 +43,13 @@ from rdial.extract.quarantine import QuarantineWriter
 
 class BlockParser:
     def __init__(self, spec: TableSpec, quarantine: QuarantineWriter, *, max_line_bytes: int,
-                 fast: bool = True):
-        """`fast=False` sends every line through the per-line reference path (for tests)."""
+                 fast: bool = True, procs=None):
+        """`fast=False` sends every line through the per-line reference path (for tests).
+        `procs`: a `decode_procs.DecodeProcesses` that decodes the blocks in worker processes
+        (same results: `read_ahead` then only waits on its pipes)."""
         self.spec, self.quarantine, self.max_line_bytes = spec, quarantine, max_line_bytes
         self.decoder = BlockDecoder(spec, max_line_bytes=max_line_bytes, fast=fast)
+        self.procs = procs
         self.blank = 0
         self.repaired = 0
         self.nulled: dict[str, int] = {}
@@ -80,8 +83,8 @@ class BlockParser:
         Touches no counter and no file: safe on several threads, finished in order by `parse`."""
         if block.damaged:
             return None
-        return self.decoder.decode(block.data, block.first_line, block.n_lines,
-                                   starts_file=block.starts_file)
+        return (self.procs or self.decoder).decode(block.data, block.first_line, block.n_lines,
+                                                   starts_file=block.starts_file)
 
 
 def read_ahead(blocks: Iterable[Block], parser: BlockParser, *, threads: int = 2,

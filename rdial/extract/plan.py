@@ -7,6 +7,7 @@ Inputs run largest first, so a big file does not start last and run alone.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class InputTask:
     max_line_bytes: int
     buffer_bytes: int
     threads: int = 2  # parse-ahead and bucket-writing threads; the output does not depend on it
+    decode_procs: int = 0  # worker processes decoding its blocks (0: in its own threads)
     progress_queue: object = None  # receives (bytes, {"lines": n}) deltas while the task runs
 
     @property
@@ -65,3 +67,28 @@ def threads_per_input(cfg: ExtractConfig, running: int) -> int:
     if cfg.executor == "ray":
         return 2
     return max(2, default_workers() // max(1, min(cfg.workers, running)))
+
+
+# Below this much compressed input the workers' start-up (a Python with numpy, pyarrow and
+# msgspec each, ~0.3 s of CPU) costs about what the parallel decode saves (an estimate from
+# the start-up and decode costs, docs/extract.md; not a measured crossover).
+AUTO_PROCS_MIN_BYTES = 16 << 20
+
+
+def decode_procs_for(cfg: ExtractConfig, task: InputTask, running: int) -> int:
+    """--decode-procs N, else (auto) the cores this input has when 2 or more, the input is big
+    enough and the machine is not already busy (load average below its cores); 0 (decode in the
+    input's own threads) when several inputs already share the cores, on Ray, for small inputs,
+    and on a busy machine."""
+    if cfg.decode_procs != "auto":
+        return int(cfg.decode_procs)
+    if cfg.executor == "ray" or task.path.stat().st_size < AUTO_PROCS_MIN_BYTES:
+        return 0
+    cores = default_workers() // max(1, min(cfg.workers, running))
+    # Cores to spare means idle ones: on a machine already running more than it has cores
+    # (load average >= cores) the workers only add their start-up and transfers (measured on
+    # 2 cores: 1.31-1.43x the in-process decode at load 1.5-2.7, 0.52-0.84x at load 6-15;
+    # docs/extract.md).
+    if os.getloadavg()[0] >= default_workers():
+        return 0
+    return cores if cores >= 2 else 0

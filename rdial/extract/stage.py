@@ -17,6 +17,7 @@ The modules, one job each:
     plan.py     InputTask per input and the fingerprint the ledger compares (parent)
     task.py     extract_input: one input, staged then published, ledger last (worker)
     stream.py   reader -> line blocks -> parse threads -> bucket writer (worker)
+    decode_procs.py  the blocks of one input decoded in worker processes (--decode-procs)
     publish.py  staged bucket and quarantine files -> the corpus, by rename (worker)
     stage.py    this file: the stage as the scaffold runs it, and the run summary
 
@@ -47,7 +48,8 @@ from rdial.config import save_config
 from rdial.corpus import METADATA, Corpus, buckets_for_inputs
 from rdial.extract.config import STAGE, ExtractConfig
 from rdial.extract.inputs import find_inputs
-from rdial.extract.plan import InputTask, plan, settings_fingerprint, threads_per_input
+from rdial.extract.plan import (InputTask, decode_procs_for, plan, settings_fingerprint,
+                               threads_per_input)
 from rdial.extract.task import extract_input, staging_dir
 from rdial.ledger import Ledger
 from rdial.progress import Progress
@@ -92,7 +94,8 @@ class ExtractStage(Stage):
         for r in ctx.skipped:
             ctx.log(f"extract: {r.name}: skipped (unchanged; --force redoes it)")
         threads = threads_per_input(self.cfg, len(todo))
-        return self._run_all(ctx, [dataclasses.replace(t, threads=threads) for t in todo])
+        return self._run_all(ctx, [dataclasses.replace(
+            t, threads=threads, decode_procs=decode_procs_for(self.cfg, t, len(todo))) for t in todo])
 
     def on_result(self, meter: Progress, task: InputTask, result: TaskResult) -> None:
         self.say(meter, _describe(task.kind, result))

@@ -35,8 +35,11 @@ def stream_input(task: InputTask, reader, parser: BlockParser, writer: BucketedP
     trusted = TrustedLines(reader)
     untrusted_from = None
     try:
-        for block, ahead in read_ahead(input_blocks(task, reader), parser, threads=task.threads,
-                                       depth=task.threads + 1):
+        # With decode processes the threads only wait on their pipes: one per process keeps
+        # every process busy.
+        threads = parser.procs.procs if parser.procs else task.threads
+        for block, ahead in read_ahead(input_blocks(task, reader), parser, threads=threads,
+                                       depth=threads + 1):
             trusted.see(block)
             counts["lines"] += block.n_lines
             counts["bytes"] += len(block.data)

@@ -20,6 +20,7 @@ from rdial.corpus import Corpus
 from rdial.errors import InputError, RdialError
 from rdial.extract.bucket_writer import BucketedParquetWriter
 from rdial.extract.config import STAGE
+from rdial.extract.decode_procs import DecodeProcesses
 from rdial.extract.memory import keep_freed_memory
 from rdial.extract.normalize import SPECS
 from rdial.extract.parse import BlockParser
@@ -71,9 +72,17 @@ def extract_input(task: InputTask) -> TaskResult:
 
 def _extract(task, corpus, spec, writer, quarantine) -> TaskResult:
     start = time.monotonic()
-    parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes)
-    reader = open_dump(task.path, task.fmt)
-    counts, failure, untrusted_from = stream_input(task, reader, parser, writer)
+    # Decode processes start before the reader thread (and from this thread, which outlives
+    # them: the kernel's kill-with-parent follows the thread that started a child).
+    procs = (DecodeProcesses(task.decode_procs, kind=spec.kind, max_line_bytes=task.max_line_bytes,
+                             name=task.name) if task.decode_procs else None)
+    try:
+        parser = BlockParser(spec, quarantine, max_line_bytes=task.max_line_bytes, procs=procs)
+        reader = open_dump(task.path, task.fmt)
+        counts, failure, untrusted_from = stream_input(task, reader, parser, writer)
+    finally:
+        if procs is not None:
+            procs.close()  # before the bucket files are written: their memory is free again
     streamed = time.monotonic()
     writer.drop_from_line = untrusted_from  # rows of a damaged frame: counted, not published
     outputs = publish_outputs(corpus, writer, quarantine)
@@ -89,6 +98,9 @@ def _extract(task, corpus, spec, writer, quarantine) -> TaskResult:
         "bucket_files": len(writer.buckets), "spills": writer.spills,
         "fast_blocks": parser.fast_blocks, "slow_blocks": parser.slow_blocks,
         "reference_lines": parser.reference_lines,
+        "decode_procs": task.decode_procs,
+        "decode_procs_peak_rss": procs.peak_rss if procs is not None else 0,
+        "decode_procs_cpu_seconds": round(procs.cpu_seconds, 3) if procs is not None else 0,
         "seconds": round(time.monotonic() - start, 3),
         "seconds_reading": round(streamed - start, 3),  # decompress, parse, group by bucket
         "seconds_writing": round(time.monotonic() - streamed, 3),  # Parquet files, publish

@@ -86,9 +86,9 @@ def line_of(rng: random.Random, i: int) -> tuple[str, bytes]:
     ])
 
 
-def run(data: bytes, tmp_path, name: str, *, fast: bool, threads: int, chunk: int):
+def run(data: bytes, tmp_path, name: str, *, fast: bool, threads: int, chunk: int, procs=None):
     q = QuarantineWriter(tmp_path / f"{name}.jsonl", tmp_path / f"{name}-staging")
-    parser = BlockParser(COMMENT_SPEC, q, max_line_bytes=8192, fast=fast)
+    parser = BlockParser(COMMENT_SPEC, q, max_line_bytes=8192, fast=fast, procs=procs)
     chunks = [(data[i:i + chunk], i) for i in range(0, len(data), chunk)]
     rows = {}
     n_lines = 0
@@ -145,3 +145,22 @@ def test_any_thread_count_and_block_size_gives_the_same_result(tmp_path):
     for threads, chunk in ((2, 3001), (5, 131)):
         got = run(data, tmp_path, f"t{threads}", fast=True, threads=threads, chunk=chunk)
         assert got[:3] == first[:3]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_blocks_decoded_in_worker_processes_equal_the_per_line_reference(tmp_path, seed):
+    """The same fuzzed blocks through 2 decode worker processes (rdial.extract.decode_procs):
+    every row, quarantine entry (raw bytes included) and counter is the reference's."""
+    from rdial.extract.decode_procs import DecodeProcesses
+
+    rng = random.Random(seed)
+    lines = [line_of(rng, i)[1] for i in range(1500)]
+    lines[0] = b"\xef\xbb\xbf" + orjson.dumps(good(rng, 99999))
+    data = b"\n".join(lines) + rng.choice([b"\n", b""])
+    chunk = rng.randrange(500, 5000)
+    ref = run(data, tmp_path, "ref", fast=False, threads=1, chunk=chunk)
+    with DecodeProcesses(2, kind="comments", max_line_bytes=8192, name="RC_fuzz.zst") as procs:
+        got = run(data, tmp_path, "procs", fast=True, threads=2, chunk=chunk, procs=procs)
+    assert got[0] == ref[0] and got[1] == ref[1] and got[2] == ref[2]
+    assert len(ref[1]) > 100 and len(ref[0]) > 1000  # the fuzz reached both verdicts
+    assert got[3].reference_lines > 0  # odd lines went through the reference in the workers
