@@ -28,7 +28,7 @@ from rdial import schema
 from rdial.build.chains import ChainBuilder, ChainPaths
 from rdial.build.dedupe import latest_records
 from rdial.build.dialogpt_keys import NO_DEP_KEY, KeyMatch
-from rdial.build.links import TO_SUBMISSION, count_kinds, link_parents
+from rdial.build.links import KINDS, TO_SUBMISSION, count_kinds, link_parents
 from rdial.build.usable import body_reasons
 
 CommentRules = Callable[[pl.DataFrame, "pl.DataFrame | None"], pl.Series]
@@ -49,13 +49,15 @@ class ChainOptions:
 def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
                  options: ChainOptions, rules: CommentRules | None = None,
                  keys: KeyMatcher | None = None,
-                 longest: dict | None = None) -> tuple[pa.Table, dict]:
+                 longest: dict | None = None,
+                 threads: list | None = None) -> tuple[pa.Table, dict]:
     """(chains as schema.CHAINS, stats) for one bucket's records as read (duplicates included).
 
     `keys` (DialoGPT's released keys, dialogpt_keys.py): a node whose dep key is not listed is
     unusable (`no_dep_key`, before every other reason); only keep-listed nodes end a chain.
     `longest`, when given, gets {link_id: turns of its longest usable path} for every thread:
-    the per-thread parts of "longest_chain", which an incremental build keeps."""
+    the per-thread parts of "longest_chain", which an incremental build keeps. `threads`, when
+    given, gets one frame appended: every counter of the stats per thread (thread_counts)."""
     stats: dict = {"records": comments.height}
     nodes, dropped = ordered_nodes(comments, options.per_month)
     stats["records_without_id"], stats["duplicates"] = dropped
@@ -88,9 +90,64 @@ def build_chains(comments: pl.DataFrame, submissions: pl.DataFrame | None,
                                    "longest": paths.longest[:nodes.height]}) \
             .group_by("link_id").agg(pl.col("longest").max())
         longest.update(zip(per_thread["link_id"].to_list(), per_thread["longest"].to_list()))
-    stats["chains_with_title"] = int((paths.nodes[paths.offsets[:-1]] >= nodes.height).sum()) \
-        if len(paths) else 0
+    with_title = paths.nodes[paths.offsets[:-1]] >= nodes.height
+    stats["chains_with_title"] = int(with_title.sum()) if len(paths) else 0
+    if threads is not None:
+        threads.append(thread_counts(comments, nodes, titles, submissions, reasons, kinds, paths,
+                                     with_title))
     return chains_table(nodes, titles, subs, paths), stats
+
+
+THREAD_COUNTS = {"link_id": pl.String, "stat": pl.String, "n": pl.Int64}
+
+
+def thread_counts(comments: pl.DataFrame, nodes: pl.DataFrame, titles: pl.DataFrame | None,
+                  submissions: pl.DataFrame | None, reasons: pl.Series, kinds: np.ndarray,
+                  paths: ChainPaths, with_title: np.ndarray) -> pl.DataFrame:
+    """The stats' counters per thread: rows (link_id, stat, n), n != 0, nested stats as
+    "unusable.deleted", "links.to_comment". Summed over every thread they are the bucket's
+    counters but for rows without a thread (no link_id, a submission without id), which an
+    incremental build never subtracts; "longest_chain" (a maximum) is not here. A duplicate
+    counts in the thread of the record dropped, which a thread closed over shared ids
+    (incremental.py) always holds with the one kept."""
+    node_links = nodes["link_id"]
+    if titles is not None and titles.height:
+        node_links = pl.concat([node_links, titles["link_id"]])
+    parts = []
+    for stat, (index, weight) in paths.counted.items():
+        if len(index):
+            parts.append(pl.DataFrame({"link_id": node_links.gather(index),
+                                       "n": np.ones(len(index), np.int64) if weight is None
+                                       else weight.astype(np.int64)}).with_columns(stat=pl.lit(stat)))
+    if len(paths):
+        ends = paths.targets[with_title]
+        if len(ends):
+            parts.append(pl.DataFrame({"link_id": node_links.gather(ends), "n": np.ones(len(ends), np.int64)})
+                         .with_columns(stat=pl.lit("chains_with_title")))
+    node = pl.DataFrame({"link_id": nodes["link_id"], "reason": reasons,
+                         "kind": pl.Series(kinds[:nodes.height].astype(np.int64)).replace_strict(
+                             dict(enumerate(KINDS)), return_dtype=pl.String)})
+    parts.append(node.select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("comments").alias("stat")))
+    parts.append(node.filter(pl.col("reason").is_not_null())
+                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), ("unusable." + pl.col("reason")).alias("stat")))
+    parts.append(node.select("link_id", pl.lit(1, pl.Int64).alias("n"), ("links." + pl.col("kind")).alias("stat")))
+    rows = comments.select("link_id", "id").filter(pl.col("link_id").is_not_null())
+    parts.append(rows.select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("records").alias("stat")))
+    parts.append(rows.filter(pl.col("id").is_null())
+                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("records_without_id").alias("stat")))
+    # duplicates: the valid records of a thread less its nodes
+    parts.append(rows.filter(pl.col("id").is_not_null())
+                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("duplicates").alias("stat")))
+    parts.append(node.select("link_id", pl.lit(-1, pl.Int64).alias("n"), pl.lit("duplicates").alias("stat")))
+    if submissions is not None:
+        ids = submissions.select(("t3_" + pl.col("id")).alias("link_id")).filter(pl.col("link_id").is_not_null())
+        parts.append(ids.select("link_id", pl.lit(1, pl.Int64).alias("n"),
+                                pl.lit("submission_duplicates").alias("stat")))
+        parts.append(ids.unique().select("link_id", pl.lit(-1, pl.Int64).alias("n"),
+                                         pl.lit("submission_duplicates").alias("stat")))
+    every = pl.concat([p.select(list(THREAD_COUNTS)).cast(THREAD_COUNTS) for p in parts])
+    return (every.group_by("link_id", "stat").agg(pl.col("n").sum())
+            .filter(pl.col("n") != 0).sort("link_id", "stat"))
 
 
 SORT_KEY = ["group", "link_id", "created_utc", "id"]

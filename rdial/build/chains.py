@@ -37,6 +37,9 @@ class ChainPaths:
     # may end a chain, else 0; "longest_chain" is their maximum (an incremental build keeps it
     # per thread: rdial/build/incremental.py)
     longest: np.ndarray | None = None
+    # where each counter of `stats` comes from, to count it per thread (incremental.py):
+    # {stat: (node indices, weights or None)}; "chains" and "turns" at each chain's last node
+    counted: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -86,19 +89,20 @@ def jump_to_roots(upar: np.ndarray) -> Jumps:
     return Jumps(top=top, depth=depth, low=low, rooted=rooted)
 
 
-def cut_cycles(upar: np.ndarray, jumps: Jumps) -> tuple[np.ndarray, int, int]:
-    """Cut every cycle at its lowest-index member; returns (upar, cycles cut, nodes on cycles).
+def cut_cycles(upar: np.ndarray, jumps: Jumps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut every cycle at its lowest-index member; returns (upar, the nodes cut, the nodes on
+    cycles).
 
     For a node that never reaches a root, `top` lands on its cycle, and `top` restricted to a
     cycle is a rotation, so the tops of all unrooted nodes are exactly the cycle members.
     """
     if jumps.rooted.all():
-        return upar, 0, 0
+        return upar, np.zeros(0, np.int64), np.zeros(0, np.int64)
     members = np.unique(jumps.top[~jumps.rooted])
     cuts = members[jumps.low[members] == members]
     upar = upar.copy()
     upar[cuts] = -1
-    return upar, int(len(cuts)), int(len(members))
+    return upar, cuts, members
 
 
 class ChainBuilder:
@@ -116,10 +120,11 @@ class ChainBuilder:
         target_ok = usable if target_ok is None else usable & np.asarray(target_ok, dtype=bool)
         upar = usable_parents(parent, usable)
         jumps = jump_to_roots(upar)
-        upar, cycles, on_cycles = cut_cycles(upar, jumps)
+        upar, cuts, members = cut_cycles(upar, jumps)
+        cycles, on_cycles = len(cuts), len(members)
         if cycles:
             jumps = jump_to_roots(upar)
-        ends = self._ends(upar, usable, target_ok)
+        candidates = ends = self._ends(upar, usable, target_ok)
         turns = jumps.depth[ends] + 1
         long_enough = turns >= self.min_turns
         ends, turns = ends[long_enough], turns[long_enough]
@@ -138,7 +143,14 @@ class ChainBuilder:
             "longest_chain": int(jumps.depth[target_ok].max() + 1) if target_ok.any() else 0,
         }
         longest = np.where(target_ok, jumps.depth + 1, 0)
-        return ChainPaths(nodes=nodes, offsets=offsets, targets=ends, stats=stats, longest=longest)
+        counted = {"usable": (np.flatnonzero(target_ok), None),
+                   "roots": (np.flatnonzero(target_ok & (upar < 0)), None),
+                   "cycles_cut": (cuts, None), "comments_on_cycles": (members, None),
+                   "candidate_ends": (candidates, None),
+                   "too_short": (candidates[~long_enough], None),
+                   "chains": (ends, None), "turns": (ends, turns)}
+        return ChainPaths(nodes=nodes, offsets=offsets, targets=ends, stats=stats, longest=longest,
+                          counted=counted)
 
     def _ends(self, upar: np.ndarray, usable: np.ndarray, target_ok: np.ndarray) -> np.ndarray:
         """Indices that end a chain: leaves (no usable child) or, with targets=all, every node."""

@@ -36,6 +36,7 @@ import heapq
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,6 +62,7 @@ class Increment:
     floor: int                    # no thread outside `longest` is longer
     had_submissions: bool         # the last build read submission files
     mode: str = "threads"         # "threads", or "months" (--per-month: a later month appended)
+    threads: str | None = None    # the ledger's per-thread counts file (thread_counts), relative
 
 
 # --- ranges: what the ledger keeps per input file --------------------------------------------
@@ -154,7 +156,8 @@ def plan_increment(entry: dict | None, now: dict[str, str], settings_hash: str,
     return Increment(added=added, inputs=inputs, stats=entry.get("stats", {}),
                      longest=tuple(tuple(x) for x in entry["longest"]),
                      floor=int(entry.get("floor", 0)),
-                     had_submissions=any(is_submissions(r) for r in inputs), mode=mode)
+                     had_submissions=any(is_submissions(r) for r in inputs), mode=mode,
+                     threads=entry.get("threads"))
 
 
 def input_names(rels) -> list[str]:
@@ -169,19 +172,67 @@ def pruned_inputs(entry: dict | None) -> list[str]:
 
 # --- the rebuild -------------------------------------------------------------------------------
 class FullRebuild(Exception):
-    """The increment cannot be exact (every kept longest thread touched): build in full."""
+    """Build the bucket in full: the increment cannot be exact ("longest": every kept longest
+    thread touched, "months": --per-month's new month is not after the old ones) or costs more
+    ("added_share", "touched_share"). args: (why, {"added": share, "touched": share})."""
+
+    def __init__(self, why: str, shares: dict | None = None):
+        super().__init__(why, shares or {})
+        self.why, self.shares = why, shares or {}
 
 
-def touched_threads(root: Path, inc: Increment) -> tuple[set[str], set[str], dict]:
-    """(T, the earlier input files that may hold rows of T, {file: key_columns} of those read),
-    closed as the module docstring
-    says; a pruned file that may hold rows of T is an InputError."""
-    keys = {rel: key_columns(root / rel) for rel in inc.added}
+def join_columns(path: Path, frame: pl.DataFrame | None = None) -> pl.DataFrame:
+    """What joins threads, as the build compares it (strings, links.py and dedupe.py): link_id,
+    rid (the comment id), rparent (the id a t1_ parent names); a submission: its link only."""
+    if is_submissions(path.parent.parent.name + "/"):
+        if frame is None:
+            frame = pl.read_parquet(path, columns=["id"], hive_partitioning=False, glob=False)
+        return frame.select(("t3_" + pl.col("id")).alias("link_id"), pl.lit(None, pl.String).alias("rid"),
+                            pl.lit(None, pl.String).alias("rparent"))
+    if frame is None:
+        frame = pl.read_parquet(path, columns=["id", "link_id", "parent_id"],
+                                hive_partitioning=False, glob=False)
+    return frame.select("link_id", pl.col("id").alias("rid"),
+                        pl.when(pl.col("parent_id").str.slice(0, 3) == "t1_")
+                        .then(pl.col("parent_id").str.slice(3)).alias("rparent"))
+
+
+def _spans(rows: pl.DataFrame) -> dict:
+    """file_ranges of join_columns rows (base-36 numbers of the few rows of T only)."""
+    keys = rows.select(pl.col("link_id"), pl.col("rid").alias("id"),
+                       ("t1_" + pl.col("rparent")).alias("parent_id"))
+    raw = {"link": (pl.col("link_id"), "t3_"), "id": (pl.col("id"), "t1_"),
+           "parent": (pl.col("parent_id"), "t1_")}
+    odd = pl.any_horizontal([e.is_not_null() & _num(e, prefix).is_null() for e, prefix in raw.values()])
+    keys = keys.select(*[_num(e, prefix).alias(n) for n, (e, prefix) in raw.items()],
+                       odd.alias("odd"), pl.lit(None, pl.String).alias("group"))
+    return file_ranges(keys)
+
+
+@dataclass
+class Touched:
+    threads: set[str]      # T
+    earlier: set[str]      # the earlier input files that may hold rows of T
+    ranges: dict           # {added file: file_ranges}
+    rows: int              # comment rows of T, in every file (duplicates included)
+
+
+def touched_threads(root: Path, inc: Increment) -> Touched:
+    """T closed as the module docstring says, and what it costs; a pruned file that may hold
+    rows of T is an InputError. The added files are read once (their ranges for the ledger and
+    their join columns); earlier files only for the three join columns."""
+    keys, ranges = {}, {}
+    for rel in inc.added:
+        frame = pl.read_parquet(root / rel, columns=["id"] if is_submissions(rel) else
+                                ["id", "link_id", "parent_id", "source"],
+                                hive_partitioning=False, glob=False)
+        ranges[rel] = file_ranges(key_columns(root / rel, frame))
+        keys[rel] = join_columns(root / rel, frame)
     touched = pl.concat(list(keys.values()))["link_id"].drop_nulls().unique()
     while True:
         frames = pl.concat(list(keys.values()))
         inside = frames.filter(pl.col("link_id").is_in(touched.implode()))
-        spans = file_ranges(inside)
+        spans = _spans(inside)
         more = [rel for rel, meta in sorted(inc.inputs.items()) if rel not in keys and (
             _overlaps(meta.get("links"), spans["links"]) or _overlaps(meta.get("keys"), spans["keys"]))]
         for rel in more:
@@ -191,17 +242,20 @@ def touched_threads(root: Path, inc: Increment) -> tuple[set[str], set[str], dic
                     f"{input_names([rel])[0]}, which `rdial prune` removed (a comment later than "
                     f"the archive window, or a month added out of order); extract it again "
                     f"(rdial extract {input_names([rel])[0]} --out CORPUS --force), then build")
-            keys[rel] = key_columns(root / rel)
+            keys[rel] = join_columns(root / rel)
         if more:
             frames = pl.concat(list(keys.values()))
             inside = frames.filter(pl.col("link_id").is_in(touched.implode()))
-        ids = inside["id"].drop_nulls()
-        refs = pl.concat([ids, inside["parent"].drop_nulls()]).unique()
-        linked = frames.filter(pl.col("id").is_in(refs.implode())
-                               | pl.col("parent").is_in(ids.unique().implode()))["link_id"]
+        ids = inside["rid"].drop_nulls()
+        refs = pl.concat([ids, inside["rparent"].drop_nulls()]).unique()
+        linked = frames.filter(pl.col("rid").is_in(refs.implode())
+                               | pl.col("rparent").is_in(ids.unique().implode()))["link_id"]
         grown = linked.drop_nulls().unique().filter(~linked.drop_nulls().unique().is_in(touched.implode()))
         if not len(grown) and not more:
-            return set(touched.to_list()), {rel for rel in keys if rel not in inc.added}, keys
+            rows = sum(f["link_id"].is_in(touched.implode()).sum() for rel, f in keys.items()
+                       if not is_submissions(rel))
+            return Touched(set(touched.to_list()), {rel for rel in keys if rel not in inc.added},
+                           ranges, int(rows))
         touched = pl.concat([touched, grown])
 
 
@@ -244,13 +298,62 @@ def drop_vanished(stats: dict, *shown: dict) -> None:
                     del value[sub]
 
 
+@dataclass
+class Rebuilt:
+    """A bucket's chains and what its ledger entry keeps, from an increment."""
+
+    table: pa.Table
+    stats: dict
+    longest: dict          # longest_record
+    touched: set[str]      # the threads rebuilt
+    ranges: dict           # {added file: file_ranges}
+    threads: pl.DataFrame | None  # the per-thread counts now (None: none kept)
+    shares: dict           # {"added": x, "touched": y}: comment rows' shares, for the ledger
+
+
+def comment_rows(paths) -> int:
+    """Rows of Parquet files, from their footers (nothing decoded)."""
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def read_thread_counts(path: Path | None) -> pl.DataFrame | None:
+    if path is None or not path.exists():
+        return None
+    return pl.read_parquet(path, hive_partitioning=False, glob=False)
+
+
+def nested_counts(frame: pl.DataFrame) -> dict:
+    """thread_counts rows summed per stat, as the stats' nested dict."""
+    out: dict = {}
+    for stat, n in frame.group_by("stat").agg(pl.col("n").sum()).iter_rows():
+        head, _, tail = stat.partition(".")
+        if tail:
+            out.setdefault(head, {})[tail] = int(n)
+        else:
+            out[head] = int(n)
+    return out
+
+
 def rebuild_increment(root: Path, inc: Increment, comment_files: list[Path],
-                      submission_files: list[Path], old_chains: Path, options, rules, keys=None):
-    """(chains table, stats, longest_record, T, {added file: file_ranges}) of the bucket now,
-    from its old chains and the touched threads only."""
-    touched, earlier, columns = touched_threads(root, inc)
+                      submission_files: list[Path], old_chains: Path, options, rules, keys=None,
+                      full_share: float = 1.0) -> Rebuilt:
+    """The bucket now, from its old chains and the touched threads only; FullRebuild when a
+    full build is the exact answer or the cheaper one: the comment rows of T above
+    `full_share` of the bucket's (the added files' rows, a lower bound known before any work,
+    then T's once the closure is done)."""
+    total = comment_rows(comment_files)
     added = set(inc.added)
+    fresh = comment_rows([p for p in comment_files if str(p.relative_to(root)) in added])
+    shares = {"added": round(fresh / total, 4) if total else 0.0}
+    if total and fresh / total > full_share:
+        raise FullRebuild("added_share", shares)
+    found = touched_threads(root, inc)
+    touched, earlier = found.threads, found.earlier
+    shares["touched"] = round(found.rows / total, 4) if total else 0.0
+    if total and found.rows / total > full_share:
+        raise FullRebuild("touched_share", shares)
     wanted = pl.Series(sorted(touched), dtype=pl.String)
+    counts = read_thread_counts(root / inc.threads if inc.threads else None)
 
     def read(paths: list[Path], contract: pa.Schema, link: pl.Expr):
         """(rows of T in the earlier files, in the files now), each file read once."""
@@ -266,26 +369,57 @@ def rebuild_increment(root: Path, inc: Increment, comment_files: list[Path],
     # ones count: the chains were built with them)
     old_s = old_s if inc.had_submissions else None
     new_s = new_s if submission_files or inc.had_submissions else None
-    old_longest, new_longest = {}, {}
-    _, old_stats = build_chains(old_c, old_s, options, rules, keys, longest=old_longest)
-    table, new_stats = build_chains(new_c, new_s, options, rules, keys, longest=new_longest)
+    new_longest, new_counts = {}, []
+    if counts is not None:  # T(old)'s counters as kept: T is not built from the old files
+        inside = counts.filter(pl.col("link_id").is_in(wanted.implode()))
+        old_stats = nested_counts(inside)
+    else:  # a bucket built before the counts were kept: T built from the old files too
+        _, old_stats = build_chains(old_c, old_s, options, rules, keys, longest={})
+    del old_c, old_s
+    table, new_stats = build_chains(new_c, new_s, options, rules, keys, longest=new_longest,
+                                    threads=new_counts)
+    del new_c, new_s
 
     kept = [(turns, link) for turns, link in inc.longest if link not in touched]
     best = kept[0][0] if kept else 0
     if best < inc.floor:  # a thread outside the kept list might be the longest
-        raise FullRebuild()
+        raise FullRebuild("longest", shares)
     stats = minus(minus(dict_copy(inc.stats), old_stats), new_stats, +1)
     drop_vanished(stats, new_stats, inc.stats)
     stats["longest_chain"] = max(new_stats.get("longest_chain", 0), best)
     per_thread = {link: turns for turns, link in kept}
     per_thread.update(new_longest)
+    threads = None
+    if counts is not None:
+        threads = pl.concat([counts.filter(~pl.col("link_id").is_in(wanted.implode())),
+                             new_counts[0]]).sort("link_id", "stat")
 
     old = pq.read_table(old_chains)
     outside = pc.invert(pc.is_in(old["link_id"], value_set=pa.array(sorted(touched), pa.string())))
-    merged = pa.concat_tables([old.filter(outside).cast(schema.CHAINS), table.cast(schema.CHAINS)])
-    merged = merged.take(pc.sort_indices(merged, [("link_id", "ascending")])).combine_chunks()
-    ranges = {rel: file_ranges(columns[rel]) for rel in inc.added}
-    return merged, stats, longest_record(per_thread, inc.floor), touched, ranges
+    merged = merge_chains(old.filter(outside).cast(schema.CHAINS), table.cast(schema.CHAINS))
+    return Rebuilt(merged, stats, longest_record(per_thread, inc.floor), touched, found.ranges,
+                   threads, shares)
+
+
+def merge_chains(old: pa.Table, new: pa.Table) -> pa.Table:
+    """Two tables each in link_id order, whose threads are disjoint -> one in link_id order:
+    runs of each gathered as slices (a take of the list columns costs more)."""
+    if not new.num_rows or not old.num_rows:
+        return (old if new.num_rows == 0 else new).combine_chunks()
+    links = pa.concat_arrays([old["link_id"].combine_chunks(), new["link_id"].combine_chunks()])
+    order = pc.sort_indices(links).to_numpy()  # stable: equal links keep their order
+    from_new = order >= old.num_rows
+    cuts = np.flatnonzero(np.diff(from_new.astype(np.int8))) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [len(order)]])
+    pieces = []
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        first = int(order[a])
+        if from_new[a]:
+            pieces.append(new.slice(first - old.num_rows, b - a))
+        else:
+            pieces.append(old.slice(first, b - a))
+    return pa.concat_tables(pieces).combine_chunks()
 
 
 def dict_copy(d: dict) -> dict:
@@ -311,10 +445,10 @@ def append_month(root: Path, inc: Increment, submission_files: list[Path], old_c
     if first_new is None or any("groups" not in m for r, m in inc.inputs.items()
                                 if not is_submissions(r)) \
             or (old_groups and first_new <= max(old_groups)):
-        raise FullRebuild()
+        raise FullRebuild("months")
     for rel in new_s:  # a thread of the old months gets no submission from the added files
         if any(_overlaps(m.get("links"), ranges[rel]["links"]) for r, m in inc.inputs.items()):
-            raise FullRebuild()
+            raise FullRebuild("months")
     reach = [ranges[r]["links"] for r in new_c if ranges[r]["links"]]
     needed = []
     for path in submission_files:  # the submissions the new month's threads can join
@@ -345,4 +479,4 @@ def append_month(root: Path, inc: Increment, submission_files: list[Path], old_c
     old = pq.read_table(old_chains).cast(schema.CHAINS)
     merged = pa.concat_tables([old, table.cast(schema.CHAINS)]).combine_chunks()
     touched = set(comments["link_id"].drop_nulls().unique().to_list())
-    return merged, stats, longest_record(per_thread, inc.floor), touched, ranges
+    return Rebuilt(merged, stats, longest_record(per_thread, inc.floor), touched, ranges, None, {})

@@ -99,6 +99,12 @@ class BuildConfig:
     executor: str = field(default="local", metadata=arg(
         "where tasks run: local process pool, or a Ray cluster (RAY_ADDRESS)",
         choices=("local", "ray")))
+    rebuild_share: float = field(default=0.3, metadata=arg(
+        "a bucket whose only change is added files is rebuilt from its old chains (only the "
+        "threads they reach) unless those threads hold more than this share of its comment "
+        "rows: then it is built whole, which costs less (measured in docs/build.md); the "
+        "chains are the same bytes either way; 1 always takes the increment, 0 never",
+        metavar="SHARE"))
     force: bool = field(default=False, metadata=arg(
         "rebuild every bucket, even those the ledger says are up to date; needed to change "
         "the corpus' preset"))
@@ -116,6 +122,8 @@ class BuildConfig:
         require(self.filter_config is None or Path(self.filter_config).is_file(),
                 "--filter-config", f"no such file: {self.filter_config}")
         require(self.workers >= 1, "--workers", "must be at least 1")
+        require(0 <= self.rebuild_share <= 1, "--rebuild-share",
+                f"{self.rebuild_share} is not a share between 0 and 1")
         require(self.executor in ("local", "ray"), "--executor", "choose local or ray")
 
     def resolved(self, defaults: BuildDefaults) -> "BuildConfig":
@@ -154,6 +162,7 @@ class BucketTask:
     inputs: tuple[tuple[str, str], ...] = ()  # (relative path, fingerprint) of the files now
     increment: Increment | None = None  # only added files since the last build (incremental.py)
     pruned: dict = field(default_factory=dict)  # the ledger's records of inputs `rdial prune` removed
+    rebuild_share: float = 1.0  # above it, an increment is built whole (BuildConfig.rebuild_share)
 
     @property
     def key(self) -> str:
@@ -228,8 +237,17 @@ class BuildStage(Stage):
                                        "buckets": len(self.buckets),
                                        "failed_buckets": len(failed)}})
         threads_only = [r for r in report.done if r.stats.get("rebuilt") == "threads"]
+        because: dict = {}
+        for r in report.done:
+            if r.stats.get("rebuilt") == "full":
+                why = r.stats.get("full_because") or "not_incremental"
+                because[why] = because.get(why, 0) + 1
         run = {"buckets": len(report.results), "built": len(report.done),
                "built_from_chains": len(threads_only),
+               # why the others were built whole: not_incremental (a first build, changed
+               # inputs or settings, --force, DialoGPT's keys), added_share / touched_share
+               # (the increment would cost more: --rebuild-share), longest, months
+               "built_whole": dict(sorted(because.items())),
                "threads_rebuilt": sum(r.stats.get("threads_rebuilt", 0) for r in report.done),
                "skipped": len(report.skipped), "removed_stale": self.removed,
                "seconds": report.seconds, "failed": failed}
@@ -238,9 +256,13 @@ class BuildStage(Stage):
     def summary(self, report: StageReport) -> str:
         t = report.totals
         threads_only = sum(r.stats.get("rebuilt") == "threads" for r in report.done)
+        costly = sum(r.stats.get("full_because") in ("added_share", "touched_share")
+                     for r in report.done)
         lines = [f"build: {len(report.results)} buckets ({len(report.done)} built"
                  + (f", {threads_only} of them from their chains (only the threads new inputs reach)"
-                    if threads_only else "") + ", "
+                    if threads_only else "")
+                 + (f", {costly} whole because the threads new inputs reach hold more than "
+                    f"--rebuild-share {self.cfg.rebuild_share:g} of their rows" if costly else "") + ", "
                  f"{len(report.skipped)} up to date, {len(report.failed)} failed, "
                  f"{report.removed} stale removed) in {report.seconds:.1f}s",
                  f"build: {t.get('comments', 0):,} comments ({t.get('duplicates', 0):,} duplicate "
@@ -294,7 +316,7 @@ def plan_tasks(corpus: Corpus, buckets: list[int], cfg: BuildConfig, settings: R
                                 settings_hash=settings_hash, inputs=tuple(sorted(now.items())),
                                 increment=plan_increment(entry, now, settings_hash, mode)
                                 if corpus.chains_file(bucket).exists() else None,
-                                pruned=pruned))
+                                pruned=pruned, rebuild_share=cfg.rebuild_share))
     return sorted(tasks, key=lambda t: (-t.size, t.bucket))
 
 
@@ -310,7 +332,17 @@ def remove_stale(corpus: Corpus, ledger: Ledger, buckets: set[int]) -> int:
     for key in ledger.entries():
         if int(key.split("=", 1)[1]) not in buckets:
             ledger.forget(key)
+    for path in sorted(thread_counts_dir(corpus.root).glob("bucket=*.parquet")):
+        if int(path.name.split("=", 1)[1].split(".", 1)[0]) not in buckets:
+            path.unlink()
     return removed
+
+
+def thread_counts_dir(root: Path) -> Path:
+    """Per bucket, its stats' counters per thread (bucket.thread_counts), which an increment
+    subtracts for the threads it rebuilds instead of building them from the old files:
+    `bucket=NNNNN.<fingerprint>.parquet`, named in the ledger entry ("threads")."""
+    return root / "_ledger" / STAGE / "threads"
 
 
 def build_bucket(task: BucketTask) -> dict:
@@ -322,23 +354,26 @@ def build_bucket(task: BucketTask) -> dict:
     final = Corpus(root=task.root, buckets=0).chains_file(task.bucket)
     matcher = keys_hook.matcher(task.keys, task.bucket)
     inputs = dict(task.inputs)
-    records = {rel: meta for rel, meta in (task.increment.inputs if task.increment else {}).items()
-               if rel in inputs or meta.get("pruned")}
-    rebuilt = None
+    known = task.increment.inputs if task.increment else {}
+    records = {rel: meta for rel, meta in known.items() if rel in inputs or meta.get("pruned")}
+    rebuilt, threads, way = None, None, {"way": "full", "why": "not_incremental"}
+    # the counters per thread: kept for the threads mode (an increment of --per-month appends)
+    keep_threads = not task.options.per_month and task.keys is None
     if task.increment is not None:
         try:
             if task.increment.mode == "months":
-                table, stats, longest, touched, ranges = append_month(
-                    task.root, task.increment, list(task.submission_files), final, task.options,
-                    rules, matcher)
+                done = append_month(task.root, task.increment, list(task.submission_files), final,
+                                    task.options, rules, matcher)
             else:
-                table, stats, longest, touched, ranges = rebuild_increment(
-                    task.root, task.increment, list(task.comment_files),
-                    list(task.submission_files), final, task.options, rules, matcher)
-            rebuilt = {"rebuilt": "threads", "threads_rebuilt": len(touched)}
-            records.update({rel: {"fingerprint": inputs[rel], **ranges[rel]} for rel in ranges})
-        except FullRebuild:
-            pass
+                done = rebuild_increment(task.root, task.increment, list(task.comment_files),
+                                         list(task.submission_files), final, task.options, rules,
+                                         matcher, full_share=task.rebuild_share)
+            table, stats, longest, threads = done.table, done.stats, done.longest, done.threads
+            rebuilt = {"rebuilt": "threads", "threads_rebuilt": len(done.touched)}
+            way = {"way": "threads", **({"shares": done.shares} if done.shares else {})}
+            records.update({rel: {"fingerprint": inputs[rel], **r} for rel, r in done.ranges.items()})
+        except FullRebuild as exc:
+            way = {"way": "full", "why": exc.why, **({"shares": exc.shares} if exc.shares else {})}
     if rebuilt is None:
         if task.pruned:
             names = input_names(task.pruned)
@@ -348,25 +383,44 @@ def build_bucket(task: BucketTask) -> dict:
                 f"again (rdial extract {' '.join(names)} --out CORPUS --force), then build")
         frames = {p: read_frame(p, schema.SUBMISSIONS if p in task.submission_files
                                 else schema.COMMENTS) for p in task.comment_files + task.submission_files}
-        records = {str(p.relative_to(task.root)): input_record(
-            task.root, str(p.relative_to(task.root)), inputs[str(p.relative_to(task.root))], frame)
-            for p, frame in frames.items()}
+        # an unchanged file's ranges as the ledger has them; the others' from their rows
+        records = {rel: records[rel] if rel in records and not records[rel].get("pruned")
+                   and records[rel].get("fingerprint") == inputs[rel]
+                   else input_record(task.root, rel, inputs[rel], frame)
+                   for rel, frame in ((str(p.relative_to(task.root)), f) for p, f in frames.items())}
         comments = read_files([], schema.COMMENTS) if not task.comment_files else \
             pl.concat([frames[p] for p in task.comment_files], rechunk=False)
         subs = pl.concat([frames[p] for p in task.submission_files], rechunk=False) \
             if task.submission_files else None
         del frames
         per_thread: dict = {}
-        table, stats = build_chains(comments, subs, task.options, rules, matcher, longest=per_thread)
+        counted: list | None = [] if keep_threads else None
+        table, stats = build_chains(comments, subs, task.options, rules, matcher, longest=per_thread,
+                                    threads=counted)
+        threads = counted[0] if counted else None
         longest = longest_record(per_thread)
         rebuilt = {"rebuilt": "full", "threads_rebuilt": len(per_thread)}
+    rebuilt["full_because"] = way.get("why") if way["way"] == "full" else None
     for rel, fp in inputs.items():
         if rel not in records:
             records[rel] = input_record(task.root, rel, fp)
+    counts_dir = thread_counts_dir(task.root)
+    counts_file = counts_dir / f"{task.key}.{task.fingerprint[:16]}.parquet"
+    if threads is not None:  # before the ledger names it; a killed run leaves the old one named
+        counts_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(counts_file) as tmp:
+            threads.write_parquet(tmp, compression="zstd")
     write_chains(table, final)
+    extra = {"settings": task.settings_hash, "inputs": dict(sorted(records.items())), **longest,
+             "rebuilt": way}
+    if threads is not None:
+        extra["threads"] = str(counts_file.relative_to(task.root))
     Ledger(task.root, STAGE).record(
         task.key, task.fingerprint, outputs=[str(final.relative_to(task.root))], stats=stats,
-        extra={"settings": task.settings_hash, "inputs": dict(sorted(records.items())), **longest})
+        extra=extra)
+    for old in counts_dir.glob(f"{task.key}.*.parquet") if counts_dir.exists() else ():
+        if threads is None or old != counts_file:
+            old.unlink(missing_ok=True)
     return {**stats, **rebuilt}
 
 

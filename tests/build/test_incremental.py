@@ -4,6 +4,7 @@ corpus rebuilds only the threads it reaches, to the bytes and totals of a build 
 import calendar
 import json
 
+import polars as pl
 import pytest
 
 from rdial import schema
@@ -16,7 +17,10 @@ MONTHS = [f"2012-{m:02d}" for m in range(1, 9)]
 
 
 def run(corpus, **kw):
+    """Build; rebuild_share 1 unless given: a bucket that only gained files takes the increment
+    whatever share of it the new month reaches (these buckets hold a few threads each)."""
     kw.setdefault("preset", "raw")
+    kw.setdefault("rebuild_share", 1.0)
     return run_build(BuildConfig(corpus=corpus.root, workers=1, **kw), progress=False)
 
 
@@ -292,3 +296,114 @@ def test_per_month_an_earlier_month_added_later_builds_in_full(reddit, tmp_path)
     assert report.totals == run(fresh, per_month=True).totals
     assert {r.stats["rebuilt"] for r in report.done} == {"full"}
     assert chain_bytes(inc) == chain_bytes(fresh)
+
+
+# --- the cost of each way, and the per-thread counts ---------------------------------------------
+def test_rebuild_share_zero_builds_every_grown_bucket_whole_to_the_same_bytes(reddit, tmp_path):
+    jan = month_rows(reddit, "2012-01", threads=8)
+    feb = month_rows(reddit, "2012-02", threads=2, late={"t3_m13": "c131"})
+    inc = corpus_of(reddit, jan, tmp_path / "inc")
+    run(inc)
+    reddit.corpus(feb, root=inc.root)
+    report = run(inc, rebuild_share=0.0)
+    touched = {schema.thread_bucket(link, 4) for link in ("t3_m20", "t3_m21", "t3_m13")}
+    run_stats = json.loads((inc.root / "stats" / "build.json").read_text())["run"]
+    assert (run_stats["built"], run_stats["built_from_chains"], run_stats["built_whole"]) == \
+        (len(touched), 0, {"added_share": len(touched)})
+    fresh = corpus_of(reddit, {**jan, **feb}, tmp_path / "fresh")
+    run(fresh)
+    assert chain_bytes(inc) == chain_bytes(fresh)
+    assert report.totals == run(fresh, force=True).totals
+
+
+def big_thread_beside(reddit, link: str, replies: int = 10):
+    """A Jan thread of `replies` + 1 comments in the bucket (of 4) of `link`."""
+    c, at = reddit.comment, t0("2012-01")
+    rows = [c("cb0", "t3_big", "big root", link="t3_big", created=at)]
+    rows += [c(f"cb{k}", f"t1_cb{k - 1}", f"big reply {k}", link="t3_big", created=at + k)
+             for k in range(1, replies + 1)]
+    return rows
+
+
+def test_a_late_reply_to_a_large_thread_builds_its_bucket_whole_when_cheaper(reddit, tmp_path):
+    """Feb adds one comment (a small share of the bucket's rows) to Jan's big thread (a large
+    share): the added rows say take the increment, the touched rows say build whole."""
+    jan = month_rows(reddit, "2012-01", threads=8)
+    jan["RC_2012-01.zst"] += big_thread_beside(reddit, "t3_big")
+    feb = {"RC_2012-02.zst": [reddit.comment("cbz", "t1_cb10", "late", link="t3_big",
+                                             created=t0("2012-02"))]}
+    bucket = schema.thread_bucket("t3_big", 4)
+    rows = 11 + 2 * sum(schema.thread_bucket(f"t3_m1{k}", 4) == bucket for k in range(8))
+    inc = corpus_of(reddit, jan, tmp_path / "inc")
+    run(inc)
+    reddit.corpus(feb, root=inc.root)
+    report = run(inc, rebuild_share=0.3)
+    assert [(r.stats["rebuilt"], r.stats["full_because"]) for r in report.done] == \
+        [("full", "touched_share")]
+    entry = json.loads((inc.root / "_ledger" / "build" / f"bucket={bucket:05d}.json").read_text())
+    assert entry["rebuilt"] == {"way": "full", "why": "touched_share", "shares": {
+        "added": round(1 / (rows + 1), 4), "touched": round(12 / (rows + 1), 4)}}
+    fresh = corpus_of(reddit, {**jan, **feb}, tmp_path / "fresh")
+    run(fresh)
+    assert chain_bytes(inc) == chain_bytes(fresh)
+    assert report.totals == run(fresh, force=True).totals
+    # the same month with the increment allowed: the same bytes, from the chains
+    again = corpus_of(reddit, jan, tmp_path / "again")
+    run(again)
+    reddit.corpus(feb, root=again.root)
+    assert [r.stats["rebuilt"] for r in run(again, rebuild_share=0.95).done] == ["threads"]
+    assert chain_bytes(again) == chain_bytes(fresh)
+
+
+def thread_counts(corpus) -> dict[str, list]:
+    out = {}
+    for path in sorted((corpus.root / "_ledger" / "build" / "threads").glob("*.parquet")):
+        out[path.name.split(".")[0]] = pl.read_parquet(path).rows()
+    return out
+
+
+def test_the_increment_keeps_the_per_thread_counts_of_a_fresh_build(reddit, tmp_path):
+    """The counts the next increment subtracts: after an increment, those of a fresh build;
+    summed, the bucket's counters."""
+    jan = month_rows(reddit, "2012-01", threads=8)
+    c = reddit.comment
+    k = jan_thread_beside("t3_m20")
+    feb = month_rows(reddit, "2012-02", threads=2, late={"t3_m13": "c131"})
+    feb["RC_2012-02.zst"] += [c(f"c1{k}1", "t3_m20", "moved", link="t3_m20",  # a shared id
+                                created=t0("2012-02") + 50, retrieved=1_500_000_000),
+                              c("cq", "t1_c130", "[deleted]", link="t3_m13", created=t0("2012-02") + 70)]
+    report, inc, fresh = both_ways(reddit, tmp_path, jan, feb)
+    assert {r.stats["rebuilt"] for r in report.done} == {"threads"}
+    assert chain_bytes(inc) == chain_bytes(fresh)
+    assert thread_counts(inc) == thread_counts(fresh)
+    assert len(thread_counts(inc)) == 4
+    ledger = json.loads((inc.root / "_ledger" / "build" / "bucket=00000.json").read_text())
+    summed = {}
+    for link, stat, n in thread_counts(inc)["bucket=00000"]:
+        summed[stat] = summed.get(stat, 0) + n
+    flat = {f"{k}.{s}" if isinstance(v, dict) else k: n for k, v in ledger["stats"].items()
+            for s, n in (v.items() if isinstance(v, dict) else [(None, v)]) if k != "longest_chain"}
+    assert summed == {k: v for k, v in flat.items() if v}
+
+
+def test_without_per_thread_counts_the_increment_builds_the_old_threads_again(reddit, tmp_path):
+    """A bucket built before the counts were kept: T is built from its old files too (the same
+    bytes and totals), and the bucket keeps no counts until it is built whole."""
+    jan = month_rows(reddit, "2012-01", threads=8)
+    feb = month_rows(reddit, "2012-02", threads=2, late={"t3_m13": "c131"})
+    inc = corpus_of(reddit, jan, tmp_path / "inc")
+    run(inc)
+    for path in (inc.root / "_ledger" / "build" / "threads").glob("*.parquet"):
+        path.unlink()
+    reddit.corpus(feb, root=inc.root)
+    report = run(inc)
+    assert {r.stats["rebuilt"] for r in report.done} == {"threads"}
+    fresh = corpus_of(reddit, {**jan, **feb}, tmp_path / "fresh")
+    run(fresh)
+    assert chain_bytes(inc) == chain_bytes(fresh)
+    assert report.totals == run(fresh, force=True).totals
+    assert thread_counts(inc) == {}
+    for r in report.done:
+        assert "threads" not in json.loads((inc.root / "_ledger" / "build" / f"{r.name}.json").read_text())
+    run(inc, force=True)  # built whole: the counts again
+    assert thread_counts(inc) == thread_counts(fresh)
