@@ -104,50 +104,54 @@ THREAD_COUNTS = {"link_id": pl.String, "stat": pl.String, "n": pl.Int64}
 def thread_counts(comments: pl.DataFrame, nodes: pl.DataFrame, titles: pl.DataFrame | None,
                   submissions: pl.DataFrame | None, reasons: pl.Series, kinds: np.ndarray,
                   paths: ChainPaths, with_title: np.ndarray) -> pl.DataFrame:
-    """The stats' counters per thread: rows (link_id, stat, n), n != 0, nested stats as
+    """The stats' counters per thread: rows (link_id, stat, n), n != 0, sorted, nested stats as
     "unusable.deleted", "links.to_comment". Summed over every thread they are the bucket's
     counters but for rows without a thread (no link_id, a submission without id), which an
     incremental build never subtracts; "longest_chain" (a maximum) is not here. A duplicate
     counts in the thread of the record dropped, which a thread closed over shared ids
-    (incremental.py) always holds with the one kept."""
-    node_links = nodes["link_id"]
-    if titles is not None and titles.height:
-        node_links = pl.concat([node_links, titles["link_id"]])
-    parts = []
-    for stat, (index, weight) in paths.counted.items():
-        if len(index):
-            parts.append(pl.DataFrame({"link_id": node_links.gather(index),
-                                       "n": np.ones(len(index), np.int64) if weight is None
-                                       else weight.astype(np.int64)}).with_columns(stat=pl.lit(stat)))
-    if len(paths):
-        ends = paths.targets[with_title]
-        if len(ends):
-            parts.append(pl.DataFrame({"link_id": node_links.gather(ends), "n": np.ones(len(ends), np.int64)})
-                         .with_columns(stat=pl.lit("chains_with_title")))
-    node = pl.DataFrame({"link_id": nodes["link_id"], "reason": reasons,
-                         "kind": pl.Series(kinds[:nodes.height].astype(np.int64)).replace_strict(
-                             dict(enumerate(KINDS)), return_dtype=pl.String)})
-    parts.append(node.select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("comments").alias("stat")))
-    parts.append(node.filter(pl.col("reason").is_not_null())
-                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), ("unusable." + pl.col("reason")).alias("stat")))
-    parts.append(node.select("link_id", pl.lit(1, pl.Int64).alias("n"), ("links." + pl.col("kind")).alias("stat")))
+    (incremental.py) always holds with the one kept. Counted with numpy over thread codes
+    (a group_by over (link_id, stat) strings cost 60% of the build)."""
     rows = comments.select("link_id", "id").filter(pl.col("link_id").is_not_null())
-    parts.append(rows.select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("records").alias("stat")))
-    parts.append(rows.filter(pl.col("id").is_null())
-                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("records_without_id").alias("stat")))
-    # duplicates: the valid records of a thread less its nodes
-    parts.append(rows.filter(pl.col("id").is_not_null())
-                 .select("link_id", pl.lit(1, pl.Int64).alias("n"), pl.lit("duplicates").alias("stat")))
-    parts.append(node.select("link_id", pl.lit(-1, pl.Int64).alias("n"), pl.lit("duplicates").alias("stat")))
-    if submissions is not None:
-        ids = submissions.select(("t3_" + pl.col("id")).alias("link_id")).filter(pl.col("link_id").is_not_null())
-        parts.append(ids.select("link_id", pl.lit(1, pl.Int64).alias("n"),
-                                pl.lit("submission_duplicates").alias("stat")))
-        parts.append(ids.unique().select("link_id", pl.lit(-1, pl.Int64).alias("n"),
-                                         pl.lit("submission_duplicates").alias("stat")))
-    every = pl.concat([p.select(list(THREAD_COUNTS)).cast(THREAD_COUNTS) for p in parts])
-    return (every.group_by("link_id", "stat").agg(pl.col("n").sum())
-            .filter(pl.col("n") != 0).sort("link_id", "stat"))
+    sub_links = submissions.select(("t3_" + pl.col("id")).alias("link_id"))["link_id"].drop_nulls() \
+        if submissions is not None else pl.Series("link_id", [], pl.String)
+    links = pl.concat([rows["link_id"], sub_links]).unique().sort()
+    k = len(links)
+
+    def code(series: pl.Series) -> np.ndarray:
+        return links.search_sorted(series).to_numpy().astype(np.int64)
+
+    node_code = code(nodes["link_id"])
+    row_code = code(rows["link_id"])
+    counts: dict[str, np.ndarray] = {}
+
+    def add(stat: str, codes: np.ndarray, weights=None, sign: int = 1):
+        n = np.bincount(codes, weights, minlength=k)
+        n = (np.rint(n) if weights is not None else n).astype(np.int64) * sign
+        counts[stat] = counts.get(stat, 0) + n
+
+    for stat, (index, weight) in paths.counted.items():
+        add(stat, node_code[index], weight)
+    add("chains_with_title", node_code[paths.targets[with_title]] if len(paths) else node_code[:0])
+    add("comments", node_code)
+    add("records", row_code)
+    add("records_without_id", row_code[rows["id"].is_null().to_numpy()])
+    add("duplicates", row_code[rows["id"].is_not_null().to_numpy()])
+    add("duplicates", node_code, sign=-1)  # the valid records of a thread less its nodes
+    if len(sub_links):
+        sub_code = code(sub_links)
+        add("submission_duplicates", sub_code)
+        add("submission_duplicates", np.unique(sub_code), sign=-1)
+    for reason in reasons.drop_nulls().unique().to_list():
+        add(f"unusable.{reason}", node_code[(reasons == reason).fill_null(False).to_numpy()])
+    node_kinds = kinds[:nodes.height]
+    for i, name in enumerate(KINDS):
+        add(f"links.{name}", node_code[node_kinds == i])
+    names = sorted(counts)
+    table = np.stack([counts[name] for name in names], axis=1)  # thread x stat
+    thread, stat = np.nonzero(table)  # row-major: by thread (link_id order), then stat name
+    return pl.DataFrame({"link_id": links.gather(thread),
+                         "stat": pl.Series(names, dtype=pl.String).gather(stat),
+                         "n": table[thread, stat]}, schema=THREAD_COUNTS)
 
 
 SORT_KEY = ["group", "link_id", "created_utc", "id"]
