@@ -101,9 +101,10 @@ class BuildConfig:
         choices=("local", "ray")))
     rebuild_share: float = field(default=0.3, metadata=arg(
         "a bucket whose only change is added files is rebuilt from its old chains (only the "
-        "threads they reach) unless those threads hold more than this share of its comment "
-        "rows: then it is built whole, which costs less (measured in docs/build.md); the "
-        "chains are the same bytes either way; 1 always takes the increment, 0 never",
+        "threads they reach) unless the added files hold more than this share of its comment "
+        "rows, or the threads they reach more than (1 + SHARE) / 2: then it is built whole, "
+        "which costs less there (measured in docs/build.md); the chains are the same bytes "
+        "either way; 1 always takes the increment, 0 never (default: 0.3)",
         metavar="SHARE"))
     force: bool = field(default=False, metadata=arg(
         "rebuild every bucket, even those the ledger says are up to date; needed to change "

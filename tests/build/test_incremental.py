@@ -329,20 +329,21 @@ def test_a_late_reply_to_a_large_thread_builds_its_bucket_whole_when_cheaper(red
     """Feb adds one comment (a small share of the bucket's rows) to Jan's big thread (a large
     share): the added rows say take the increment, the touched rows say build whole."""
     jan = month_rows(reddit, "2012-01", threads=8)
-    jan["RC_2012-01.zst"] += big_thread_beside(reddit, "t3_big")
-    feb = {"RC_2012-02.zst": [reddit.comment("cbz", "t1_cb10", "late", link="t3_big",
+    jan["RC_2012-01.zst"] += big_thread_beside(reddit, "t3_big", replies=30)
+    feb = {"RC_2012-02.zst": [reddit.comment("cbz", "t1_cb30", "late", link="t3_big",
                                              created=t0("2012-02"))]}
     bucket = schema.thread_bucket("t3_big", 4)
-    rows = 11 + 2 * sum(schema.thread_bucket(f"t3_m1{k}", 4) == bucket for k in range(8))
+    rows = 31 + 2 * sum(schema.thread_bucket(f"t3_m1{k}", 4) == bucket for k in range(8))
     inc = corpus_of(reddit, jan, tmp_path / "inc")
     run(inc)
     reddit.corpus(feb, root=inc.root)
-    report = run(inc, rebuild_share=0.3)
+    # added 1 / (rows + 1) <= 0.1 < the share; touched 32 / (rows + 1) >= 2/3 > (1 + 0.1) / 2
+    report = run(inc, rebuild_share=0.1)
     assert [(r.stats["rebuilt"], r.stats["full_because"]) for r in report.done] == \
         [("full", "touched_share")]
     entry = json.loads((inc.root / "_ledger" / "build" / f"bucket={bucket:05d}.json").read_text())
     assert entry["rebuilt"] == {"way": "full", "why": "touched_share", "shares": {
-        "added": round(1 / (rows + 1), 4), "touched": round(12 / (rows + 1), 4)}}
+        "added": round(1 / (rows + 1), 4), "touched": round(32 / (rows + 1), 4)}}
     fresh = corpus_of(reddit, {**jan, **feb}, tmp_path / "fresh")
     run(fresh)
     assert chain_bytes(inc) == chain_bytes(fresh)
@@ -351,7 +352,7 @@ def test_a_late_reply_to_a_large_thread_builds_its_bucket_whole_when_cheaper(red
     again = corpus_of(reddit, jan, tmp_path / "again")
     run(again)
     reddit.corpus(feb, root=again.root)
-    assert [r.stats["rebuilt"] for r in run(again, rebuild_share=0.95).done] == ["threads"]
+    assert [r.stats["rebuilt"] for r in run(again, rebuild_share=1.0).done] == ["threads"]
     assert chain_bytes(again) == chain_bytes(fresh)
 
 
