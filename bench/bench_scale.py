@@ -109,7 +109,7 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        import psutil
+        import psutil  # checked in main(): pip install -e '.[bench]'
         try:
             top = psutil.Process(self.pid)
         except psutil.Error:
@@ -401,6 +401,11 @@ def main(argv: list[str] | None = None) -> dict:
                          "file's over an earlier one's), the others run")
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     a = ap.parse_args(argv)
+    try:
+        import psutil  # noqa: F401 - the sampler's, imported here to fail before any stage runs
+    except ImportError:
+        raise SystemExit("bench_scale.py needs psutil for the process-tree RSS: "
+                         "pip install -e '.[bench]'") from None
     work = a.work or a.data_dir / "work"
     result: dict = {}
     for path in a.reuse:
