@@ -3,23 +3,30 @@
     python -m rdial filter corpus --force --workers 4   # progress lines "filter: corpus-wide
                                                         # rules" then "filter: writing shards"
 
-3a. `mark_bucket`, one task a bucket: read the bucket's verdicts (step 1's row per chain, in
-    chains-file order), mark duplicates (this bucket's later copies from step 2) and bland
+3a. `mark_bucket`, one task a bucket: read the bucket's chains file and its verdicts (step 1's
+    slim row per chain, in chains-file order: verdicts.py), mark duplicates (this bucket's later copies from step 2) and bland
     targets (step 2's common trigrams), apply plan_moves' thread moves, count (split, reason)
-    and the DialoGPT keys' per-month figures, and stage the kept rows of each split and the
+    and the DialoGPT keys' per-month figures, rebuild the kept chains' rows (the cut again:
+    ChainRules.recut, with the verdicts' normalised texts and weights; a rejected chain is
+    judged again, with --keep-rejects only), and stage the kept rows of each split and the
     rejected rows as Arrow IPC files (zstd) with the shards' (rejects') schema:
         WORK/staged/bucket=NNNNN/{train,valid,test,rejects}.arrow   (absent when no rows)
 3b. `write_shard`, one task a shard file: once every bucket is marked, the kept rows per
     bucket give each file's rows up front (shards.shard_pieces over the buckets in order), so
     each task reads its slices of the staged files and writes its file (shards.write_shard_file):
     the same rows, files and row groups, byte for byte, as one process streaming the buckets in
-    order through a ParquetShardWriter (what step 3 was until 2026-12).
+    order through a ParquetShardWriter (what step 3 was until 2026-12). A staged file is
+    freed as soon as the last file that reads it is written: each such task reads its own hard
+    link to it (`link_pieces`) and removes it once its file is written, so the staged rows and
+    the new shards are not on disk whole at the same time.
 The main process only plans: step 2's small results are merged once into WORK/marks/ for the
 tasks to read, and the per-bucket counts are summed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +35,11 @@ import pyarrow as pa
 
 from rdial import schema
 from rdial.filter import blandness, discard_keys, verdicts
+from rdial.filter.chains import read_chains
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.shards import write_shard_file
 from rdial.filter.splits import apply_moves
-from rdial.rules import RuleSettings
+from rdial.rules import ChainRules, RuleSettings
 
 REJECTS_SCHEMA = schema.SHARDS.append(pa.field("reason", pa.string())).append(pa.field("split", pa.string()))
 REJECTS = "rejects"  # the staged stream of dropped chains, beside the splits
@@ -75,12 +83,14 @@ def write_marks(work: Path, common: pl.Series | None, later: pl.DataFrame | None
 class MarkTask:
     bucket: int
     verdicts: Path  # this run's verdicts file of the bucket (step 1's output)
+    chains: Path  # the bucket's chains file, which the verdicts' rows follow
     work: Path
     settings: RuleSettings
     moves: dict  # plan_moves: thread -> split it is lent to
     keep_rejects: bool
     common: Path | None = None  # write_marks' files (None: the rule is off)
     later: Path | None = None
+    discard: object = None  # DialoGPT's discard digests, to judge rejected chains again
 
     def __str__(self) -> str:
         return f"bucket {self.bucket} ({self.verdicts})"
@@ -94,6 +104,33 @@ def _write_staged(path: Path, table: pa.Table, target: pa.Schema) -> None:
         w.write_table(table)
 
 
+def step1_rows(task: MarkTask) -> pl.DataFrame:
+    """The bucket's chains with their verdict columns (reason, split, _turns, turn_weights,
+    _tgt[, _norm], the keys' month columns), row by row."""
+    chains = read_chains(task.chains)
+    judged = verdicts.read_step1(task.verdicts)
+    if judged.height != chains.height:  # the chains changed since step 1: nothing to trust
+        raise ValueError(f"{task.verdicts}: {judged.height} verdicts for the {chains.height} "
+                         f"chains of {task.chains}; rerun rdial filter")
+    return pl.concat([chains, judged], how="horizontal")
+
+
+def kept_rows(df: pl.DataFrame, settings: RuleSettings) -> pl.DataFrame:
+    """Step 1's row of chains that passed it: the cut again, its weights and texts."""
+    df = ChainRules.recut(df)
+    if settings.output_text == "normalized":
+        df = df.with_columns(pl.col("_norm").alias("turn_texts"))
+    return df
+
+
+def rejected_rows(df: pl.DataFrame, settings: RuleSettings, discard) -> pl.DataFrame:
+    """Step 1's row of dropped chains, judged again (what the verdicts do not keep for them)."""
+    if df.is_empty():
+        return df
+    judged = ChainRules(settings, discard=discard).apply(df.select(schema.CHAINS.names))
+    return judged.with_columns(df["reason"], df["split"])
+
+
 def mark_bucket(task: MarkTask) -> dict:
     """Step 3a: the corpus-wide marks and moves of one bucket -> its staged rows and counts."""
     reset_peak()
@@ -102,22 +139,22 @@ def mark_bucket(task: MarkTask) -> dict:
         common = pl.read_parquet(task.common)["trigram"]
     if task.later is not None:
         later = pl.scan_parquet(task.later).filter(pl.col("bucket") == task.bucket).collect()
-    df = apply_corpus_rules(verdicts.read_step1(task.verdicts), task.bucket, task.settings,
-                            later, common)
+    df = apply_corpus_rules(step1_rows(task), task.bucket, task.settings, later, common)
     df = df.with_columns(apply_moves(pl.col("split"), pl.col("link_id"), task.moves).alias("split"))
     out = {"bucket": task.bucket, "counts": df.group_by("split", "reason").len(), "per_month": None,
            "rows": {}}
     if discard_keys.MONTH in df.columns:
         out["per_month"] = (df.filter(pl.col("reason").is_null()).group_by(discard_keys.MONTH)
                             .agg(pl.len().cast(pl.Int64), pl.col(discard_keys.ZEROED).sum().cast(pl.Int64)))
+    kept = kept_rows(df.filter(pl.col("reason").is_null()), task.settings)
     for split in schema.SPLITS:
-        kept = df.filter(pl.col("reason").is_null() & (pl.col("split") == split))
-        out["rows"][split] = kept.height
-        if kept.height:
+        rows = kept.filter(pl.col("split") == split)
+        out["rows"][split] = rows.height
+        if rows.height:
             _write_staged(staged_path(task.work, task.bucket, split),
-                          kept.select(schema.SHARDS.names).to_arrow(), schema.SHARDS)
+                          rows.select(schema.SHARDS.names).to_arrow(), schema.SHARDS)
     if task.keep_rejects:
-        dropped = df.filter(pl.col("reason").is_not_null())
+        dropped = rejected_rows(df.filter(pl.col("reason").is_not_null()), task.settings, task.discard)
         out["rows"][REJECTS] = dropped.height
         if dropped.height:
             _write_staged(staged_path(task.work, task.bucket, REJECTS),
@@ -132,9 +169,36 @@ class ShardFileTask:
     pieces: list  # (staged file, start, stop) in order: shards.shard_pieces over the buckets
     target: pa.Schema
     row_group_rows: int
+    linked: bool = False  # the pieces are this task's own links (link_pieces): removed when done
 
     def __str__(self) -> str:
         return f"shard file {self.path}"
+
+
+def link_pieces(tasks: list[ShardFileTask]) -> list[ShardFileTask]:
+    """Give every task its own hard link to each staged file it reads, then drop the staged
+    names: a staged file leaves the disk when the last task that reads it has written its file.
+    Where the file system has no hard links, the tasks read the staged files as they are (freed
+    when the run ends). A task retried after it removed its links fails, and the run with it,
+    before anything is published (a rerun starts from the chains)."""
+    linked, made = [], []
+    try:
+        for i, task in enumerate(tasks):
+            pieces = []
+            for staged, start, stop in task.pieces:
+                link = staged.with_name(f"{staged.stem}.file{i:05d}.arrow")
+                if link not in made:
+                    os.link(staged, link)
+                    made.append(link)
+                pieces.append((link, start, stop))
+            linked.append(dataclasses.replace(task, pieces=pieces, linked=True))
+    except OSError:
+        for link in made:
+            link.unlink(missing_ok=True)
+        return tasks
+    for staged in {p for t in tasks for p, _, _ in t.pieces}:
+        staged.unlink()
+    return linked
 
 
 def write_shard(task: ShardFileTask) -> dict:
@@ -145,4 +209,8 @@ def write_shard(task: ShardFileTask) -> dict:
         with pa.OSFile(str(staged)) as source:  # zstd: read_all's buffers are its own
             tables.append(pa.ipc.open_file(source).read_all().slice(start, stop - start))
     rows = write_shard_file(task.path, tables, task.target, row_group_rows=task.row_group_rows)
+    del tables
+    if task.linked:  # written: this task's links to the staged rows can go
+        for staged in {p for p, _, _ in task.pieces}:
+            staged.unlink(missing_ok=True)
     return {"rows": rows, "peak_rss_mb": peak_mb()}

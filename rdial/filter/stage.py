@@ -17,11 +17,14 @@ Steps (each a set of independent tasks on the executor; buckets run in parallel)
      `reason` and `split`); then per shard file, known from the per-bucket counts: write
      shards/{train,valid,test}/part-NNNNN.parquet (and rejects/) from its slices of the staged
      buckets, in bucket order, byte-identical to one process streaming the buckets (shards.py).
-Scratch files live in CORPUS/_work/filter and go when the run ends; the verdicts of step 1
-are swapped into CORPUS/cache/filter after the shards (--force ignores them and judges all). The new shards/ (Parquet
-files only; their stats and config go to CORPUS/stats/filter.json and config/filter.json) is
-written beside the old one and swapped in at the end, so a killed
-run leaves the previous shards intact and a rerun gives the same files. A bucket that fails
+Scratch files live in CORPUS/_work/filter and go when the run ends. Step 1 rewrites each
+bucket's verdicts in CORPUS/cache/filter in place (one slim file a bucket, valid by its keys
+alone: verdicts.py; --force ignores them and judges all), and step 3 reads them beside the
+chains files. The new shards/ (Parquet files only; their stats and config go to
+CORPUS/stats/filter.json and config/filter.json) is written beside the old one and swapped in
+at the end, so a killed run leaves the previous shards intact and a rerun gives the same
+files (reusing the verdicts the killed run wrote; the trigram totals, which no longer count
+them, are then recounted). A bucket that fails
 (in step 1 or 3) is reported and left out (exit status 1); the others are still published. A
 shard file that cannot be written stops the run before anything is published.
 """
@@ -37,18 +40,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rdial import schema
 from rdial.config import arg, require, save_config, to_jsonable
 from rdial.corpus import Corpus
-from rdial.errors import InputError, RdialError
+from rdial.errors import RdialError
 from rdial.executor import TaskFailure, default_workers
 from rdial.filter import blandness, discard_keys, duplicates, trigram_totals, verdicts
+from rdial.filter.chains import read_chains
 from rdial.filter.discard_keys import DiscardDigests
 from rdial.filter.marking import REJECTS, REJECTS_SCHEMA, MarkTask, ShardFileTask
-from rdial.filter.marking import mark_bucket, staged_path, write_marks, write_shard
+from rdial.filter.marking import link_pieces, mark_bucket, staged_path, write_marks, write_shard
 from rdial.filter.memory import peak_mb, reset_peak
 from rdial.filter.shards import shard_pieces
 from rdial.filter.spill import PartitionSpill
@@ -168,7 +170,7 @@ class BucketTask:
     discard: DiscardDigests | None = None  # DialoGPT's keys (discard_keys.py)
     seeds: tuple[int, int] = (0, 0)  # verdict keys (verdicts.py): from the settings fingerprint
     cache_in: Path | None = None  # the previous run's verdicts (None: judge every chain)
-    cache_out: Path | None = None  # this run's, published with the shards
+    cache_out: Path | None = None  # where this run's go: the same directory (written in place)
     # trigram_totals.py: "update" spills the change of the bucket's counts since the last run
     # (whose verdict file must digest to `counts_last`; None: the bucket was not counted then),
     # "full" its counts
@@ -179,31 +181,15 @@ class BucketTask:
         return f"bucket {self.bucket} ({self.chains})"
 
 
-def read_chains(path: Path) -> pl.DataFrame:
-    try:
-        table = pq.ParquetFile(path).read()
-    except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{path}: cannot read chains: {exc}") from exc
-    missing = [n for n in schema.CHAINS.names if n not in table.column_names]
-    if missing:
-        raise InputError(f"{path}: column {missing[0]!r} missing (expected rdial.schema.CHAINS; "
-                         f"rerun `rdial build`)")
-    try:
-        table = table.select(schema.CHAINS.names).cast(schema.CHAINS)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InputError(f"{path}: columns do not match rdial.schema.CHAINS: {exc}") from exc
-    return pl.from_arrow(table)  # type: ignore[return-value]
-
-
 def judge_chains(task: BucketTask, chains: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    """The per-chain rules on `chains` -> (_row, _k1, _k2, step 1's row[, h1, h2]) per chain."""
+    """The per-chain rules on `chains` -> (_row, _k1, _k2, the cache's columns) per chain."""
     s = task.settings
     judged = ChainRules(s, discard=task.discard).apply(chains)
-    judged = judged.with_columns(split_column(judged["link_id"], task.fractions),
-                                 pl.col("norm_texts").list.last().fill_null("").alias("_tgt"))
+    judged = judged.with_columns(split_column(judged["link_id"], task.fractions))
     if "duplicate" in s.rules:
         judged = judged.with_columns(duplicates.dialogue_keys(judged, task.bucket).select("h1", "h2"))
-    return pl.concat([keys, judged.drop("norm_texts")], how="horizontal")
+    return pl.concat([keys, verdicts.verdict_rows(judged, s.output_text == "normalized")],
+                     how="horizontal")
 
 
 def judge_bucket(task: BucketTask) -> dict:
@@ -222,7 +208,9 @@ def judge_bucket(task: BucketTask) -> dict:
     except ValueError:  # a cache from other code: judge the bucket whole
         hits, misses = None, keys[verdicts.ROW]
         judged = judge_chains(task, chains, keys)
-    passing = judged.filter(pl.col("reason").is_null())
+    if judged.height != chains.height:
+        raise RdialError(f"{task}: {judged.height} verdicts for {chains.height} chains")
+    passing = judged.with_columns(chains["link_id"]).filter(pl.col("reason").is_null())
     writer = f"bucket={task.bucket:05d}"
     counts_ok = True
     if "bland" in s.rules:
@@ -240,7 +228,7 @@ def judge_bucket(task: BucketTask) -> dict:
         keys = passing.select("h1", "h2", pl.lit(task.bucket, pl.Int32).alias("bucket"),
                               pl.col(verdicts.ROW).cast(pl.Int64).alias("row"))
         PartitionSpill(task.work / "dialogues", task.parts).write(keys, key="h1", writer=writer)
-    # this run's verdicts are also step 3's input (no second copy of the bucket is written)
+    # in place: step 3 reads them beside the chains file (verdicts.py)
     verdicts.write_cache(verdicts.cache_path(task.cache_out, task.bucket), judged)
     return {"bucket": task.bucket, "chains": judged.height, "judged": len(misses),
             "reused": judged.height - len(misses), "peak_rss_mb": peak_mb(),
@@ -251,7 +239,7 @@ def judge_bucket(task: BucketTask) -> dict:
 def count_bucket(task: BucketTask) -> dict:
     """Step 1's full recount, when the kept totals turned out not to match: the trigram counts
     of the bucket's passing targets, from the verdicts step 1 wrote."""
-    judged = verdicts.read_step1(verdicts.cache_path(task.cache_out, task.bucket))
+    judged = verdicts.read_step1(verdicts.cache_path(task.cache_out, task.bucket), ["reason", "_tgt"])
     counts = blandness.trigram_counts(judged.filter(pl.col("reason").is_null())["_tgt"])
     PartitionSpill(task.work / "trigrams", task.parts).write(counts, key="trigram",
                                                              writer=f"bucket={task.bucket:05d}")
@@ -458,8 +446,8 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     work = corpus.root / "_work" / STAGE
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    # verdicts are rewritten in place, bucket by bucket: each file is valid by its keys alone
     cache = verdicts.cache_dir(corpus.root)
-    new_cache = temporary_name(cache)  # beside the old one; swapped in after the shards
     seeds = verdicts.key_seeds(verdict_fingerprint(cfg, settings, discard))
     # the trigram totals of the last run, updated when they match its verdicts (trigram_totals.py)
     totals = trigram_totals.totals_dir(corpus.root)
@@ -469,7 +457,7 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
         trigram_totals.read_manifest(totals, seeds, cfg.spill_partitions, [b for b, _ in buckets])
     counts = "update" if last is not None else "full"
     tasks = [BucketTask(b, p, work, settings, cfg.split_fractions, cfg.spill_partitions, discard,
-                        seeds=seeds, cache_in=None if cfg.force else cache, cache_out=new_cache,
+                        seeds=seeds, cache_in=None if cfg.force else cache, cache_out=cache,
                         counts=counts, counts_last=last.get(b) if last else None)
              for b, p in buckets]
     judged, failures = _run(ctx, judge_bucket, tasks, "judging chains")
@@ -479,7 +467,6 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
     tasks = [t for t in tasks if t.bucket not in failed]
     if not tasks:  # nothing to publish: keep the previous shards rather than empty ones
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(new_cache, ignore_errors=True)
         raise RdialError(f"every bucket failed (first: {failures[0].task}: {failures[0].message}); "
                          f"{corpus.shards_dir} left as it was")
     global_stats = {}
@@ -532,20 +519,20 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
                  chains_built_with={k: built.get(k) for k in ("name", "comment_rules")},
                  lent_threads=moves, split_notes=notes)
     try:
-        stats, late = publish(ctx, corpus, cfg, settings, work, new_cache, done, extra, moves, steps)
-    except RdialError:  # nothing published: the previous shards and verdicts stay
+        stats, late = publish(ctx, corpus, cfg, settings, work, cache, dict(buckets), discard, done,
+                              extra, moves, steps)
+    except RdialError:  # nothing published: the previous shards and totals stay
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(new_cache, ignore_errors=True)
         shutil.rmtree(new_totals, ignore_errors=True)
         with contextlib.suppress(OSError):
             work.parent.rmdir()
         raise
     failures += late  # buckets failed in step 3: left out like those of step 1
     mark = time.time()
-    publish_verdicts(cache, new_cache, sorted(failed | {f.task.bucket for f in late}))
+    publish_verdicts(cache, [b for b, _ in buckets])
     if bland:  # without a manifest (a failed bucket) the next run recounts
         new_totals.mkdir(parents=True, exist_ok=True)
-        if late:  # a bucket left out in step 3 keeps its old verdicts, which these do not count
+        if late:  # a run that left buckets out in step 3 recounts next time, to be safe
             trigram_totals.manifest_path(new_totals).unlink(missing_ok=True)
         replace_dir(new_totals, totals)
     elif totals.exists():  # counts of other settings: of no use to any later run
@@ -564,19 +551,18 @@ def _filter(ctx: StageContext, cfg: FilterConfig, settings: RuleSettings, task: 
         TaskResult(f"bucket={f.task.bucket:05d}", "failed", message=f.message) for f in failures]
 
 
-def publish_verdicts(cache: Path, new_cache: Path, failed: list[int]) -> None:
-    """Swap this run's verdicts in (after the shards: a run killed between the two swaps leaves
-    the old verdicts, still valid by their keys). A failed bucket keeps its old file."""
-    new_cache.mkdir(parents=True, exist_ok=True)
-    for bucket in failed:
-        old = verdicts.cache_path(cache, bucket)
-        if old.is_file():
-            shutil.copyfile(old, verdicts.cache_path(new_cache, bucket))
-    replace_dir(new_cache, cache)
+def publish_verdicts(cache: Path, buckets: list[int]) -> None:
+    """Drop the verdicts of buckets no longer in chains/ (the others were rewritten in place by
+    step 1, or, for a bucket that failed there, kept as they were: valid by their keys)."""
+    keep = {verdicts.cache_path(cache, b).name for b in buckets}
+    for p in cache.glob("bucket=*.parquet") if cache.is_dir() else ():
+        if p.name not in keep:
+            p.unlink()
 
 
 def publish(ctx: StageContext, corpus: Corpus, cfg: FilterConfig, settings: RuleSettings,
-            work: Path, judged: Path, buckets: list[int], extra: dict, moves: dict,
+            work: Path, judged: Path, chains: dict[int, Path], discard: DiscardDigests | None,
+            buckets: list[int], extra: dict, moves: dict,
             steps: dict) -> tuple[dict, list[TaskFailure]]:
     """Step 3 (marking.py): the corpus-wide rules in bucket tasks, then the shard (and reject)
     files in file tasks, into new directories; swap those in. -> (stats, failed buckets)."""
@@ -590,8 +576,9 @@ def publish(ctx: StageContext, corpus: Corpus, cfg: FilterConfig, settings: Rule
     del common, later
     peaks = extra["peak_rss_mb"]
     mark = time.time()
-    tasks = [MarkTask(b, verdicts.cache_path(judged, b), work, settings, moves, cfg.keep_rejects,
-                      common=common_path, later=later_path) for b in buckets]
+    tasks = [MarkTask(b, verdicts.cache_path(judged, b), chains[b], work, settings, moves,
+                      cfg.keep_rejects, common=common_path, later=later_path, discard=discard)
+             for b in buckets]
     results, failures = _run(ctx, mark_bucket, tasks, "corpus-wide rules")
     steps["corpus_rules"] = round(time.time() - mark, 3)
     peaks["corpus_rules"] = _max_peak(results)
@@ -615,6 +602,7 @@ def publish(ctx: StageContext, corpus: Corpus, cfg: FilterConfig, settings: Rule
                                  [(staged_path(work, b, stream), a, z) for b, a, z in pieces],
                                  target, cfg.row_group_rows) for i, pieces in enumerate(layout)]
     mark = time.time()
+    writes = link_pieces(writes)  # each staged file freed once the files that read it are written
     written, write_failures = _run(ctx, write_shard, writes, "writing shards")
     steps["write_shards"] = round(time.time() - mark, 3)
     peaks["write_shards"] = _max_peak(written)

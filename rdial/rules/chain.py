@@ -266,6 +266,14 @@ class ChainRules:
         return (df.with_columns(pl.col(c).list.slice(pl.col("_start")) for c in LIST_COLUMNS)
                 .drop("_long", "_n", "_start"))
 
+    @staticmethod
+    def recut(df: pl.DataFrame, turns: str = "_turns") -> pl.DataFrame:
+        """The cut again, from its result: `turns` (a column) is how many turns cut() kept.
+
+        cut() keeps the last turns of a chain (max_turns, then after the last over-long
+        ancestor), so the last `turns` of every list column are its lists, value for value."""
+        return df.with_columns(pl.col(c).list.tail(pl.col(turns)) for c in LIST_COLUMNS)
+
     def annotate(self, df: pl.DataFrame) -> pl.DataFrame:
         fn = dialogpt_normalize_series if self.s.normalize == "dialogpt" else collapse_spaces
         df = df.with_columns(normalize_lists(df["turn_texts"], fn).alias("norm_texts"))

@@ -130,6 +130,14 @@ def test_a_new_month_judges_only_new_chains_to_the_bytes_of_a_filter_from_scratc
     # the cache holds this run's chains only, one file per bucket, outside shards/
     cached = pl.read_parquet(verdicts.cache_dir(corpus))
     assert cached.height == s["chains_in"]
+    # the verdicts only, no chain column (step 3 rebuilds a kept chain from chains/)
+    assert cached.columns == ["_k1", "_k2", "reason", "split", "_turns", "turn_weights", "_norm",
+                              "h1", "h2"]
+    dropped = cached.filter(pl.col("reason").is_not_null())
+    local = {r: n for r, n in s["dropped"].items() if r not in filter_stage.CORPUS_WIDE}
+    assert dropped.height == sum(local.values()) > 0
+    assert dropped.select(pl.col("turn_weights", "_norm", "h1", "h2").null_count().sum()).row(0) == \
+        (dropped.height,) * 4
     assert sorted(p.name for p in verdicts.cache_dir(corpus).iterdir()) == \
         [f"bucket={b:05d}.parquet" for b in range(4)]
     assert f"{s['chains_judged']} chains judged, {s['chains_reused']} verdicts reused" \
@@ -163,32 +171,37 @@ def test_output_options_do_not_invalidate_verdicts(grown):
     assert not (corpus / "rejects").exists()
 
 
-def test_a_run_killed_before_its_cache_is_swapped_in_leaves_a_usable_cache(grown, tmp_path, monkeypatch):
+def test_a_run_killed_after_its_verdicts_are_written_leaves_a_usable_cache(grown, tmp_path, monkeypatch):
+    """Step 1 rewrites each bucket's verdicts in place; killed in step 3 (the shards not yet
+    written), the run leaves the old shards and trigram totals beside the new verdicts: the
+    rerun reuses every verdict and recounts the totals, which no longer count those files."""
     corpus, before = grown
-    old = {p.name: p.read_bytes() for p in verdicts.cache_dir(corpus).iterdir()}
-    real = filter_stage.replace_dir
+    old_shards = {p.name: p.read_bytes() for p in (corpus / "shards").rglob("*.parquet")}
+    old_cache = {p.name: p.read_bytes() for p in verdicts.cache_dir(corpus).iterdir()}
+    now = chain_rows(corpus)
 
-    def killed(tmp, final):
-        if Path(final) == verdicts.cache_dir(corpus):
-            raise KeyboardInterrupt  # the shards are swapped in, the new verdicts not yet
-        real(tmp, final)
+    def killed(tasks):
+        raise KeyboardInterrupt  # step 1 has written the verdicts; no shard file is written yet
 
-    monkeypatch.setattr(filter_stage, "replace_dir", killed)
+    monkeypatch.setattr(filter_stage, "link_pieces", killed)
     with pytest.raises(KeyboardInterrupt):
         run_filter(cfg(corpus))
-    monkeypatch.setattr(filter_stage, "replace_dir", real)
-    assert {p.name: p.read_bytes() for p in verdicts.cache_dir(corpus).iterdir()} == old
-    # the half-published verdicts and trigram totals beside the old ones
-    assert sorted(p.name.split("-", 2)[-1] for p in (corpus / "cache").iterdir()) == \
-        ["filter", "filter", "filter_counts", "filter_counts"]
-    now = chain_rows(corpus)
-    report = run_filter(cfg(corpus))  # sweeps the leftovers, reuses the old verdicts and totals
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in (corpus / "shards").rglob("*.parquet")} == old_shards
+    new_cache = {p.name: p.read_bytes() for p in verdicts.cache_dir(corpus).iterdir()}
+    assert sorted(new_cache) == sorted(old_cache) == [f"bucket={b:05d}.parquet" for b in range(4)]
+    assert [n for n in new_cache if new_cache[n] != old_cache[n]] != []  # the new month's verdicts
+    assert pl.read_parquet(verdicts.cache_dir(corpus)).height == len(now) == chain_count(corpus)
+    report = run_filter(cfg(corpus))
+    assert report.stats["chains_judged"] == 0
+    assert report.stats["chains_reused"] == chain_count(corpus)
+    assert report.stats["trigram_totals"].startswith("recounted: bucket ")
+    assert report.stats["trigram_totals"].endswith(": its verdicts are not those the kept totals count")
     assert sorted(p.name for p in (corpus / "cache").iterdir()) == ["filter", "filter_counts"]
-    assert report.stats["trigram_totals"] == "updated"
-    assert report.stats["chains_judged"] == len(now - before)
-    assert report.stats["chains_reused"] == len(now & before)
+    assert not (corpus / "_work").exists()
     want, _ = from_scratch(corpus, tmp_path / "scratch" / "corpus")
     assert outputs(corpus) == want
+    assert len(now - before) > 0
 
 
 GOOD = "what is the best game to play"
@@ -219,6 +232,21 @@ def test_only_changed_and_new_chains_are_judged(tmp_path):
                                     keep_rejects=True, force=True))
     assert (fresh.stats["chains_judged"], fresh.stats["chains_reused"]) == (9, 0)
     assert outputs(corpus.root) == got
+
+
+def test_a_bucket_gone_from_chains_takes_its_verdicts_with_it(tmp_path):
+    rows = [chain(GOOD, f"the new one is good number {i}", link=f"t3_{i}") for i in range(8)]
+    corpus = write_chains_corpus(tmp_path / "c", chains_table(rows), 2, "rdial")
+    run_filter(FilterConfig(corpus=corpus.root, workers=1, progress=False))
+    cache = verdicts.cache_dir(corpus.root)
+    assert sorted(p.name for p in cache.iterdir()) == ["bucket=00000.parquet", "bucket=00001.parquet"]
+    kept = pl.read_parquet(corpus.chains_file(0)).height
+    assert 0 < kept < 8
+    corpus.chains_file(1).unlink()
+    report = run_filter(FilterConfig(corpus=corpus.root, workers=1, progress=False))
+    assert (report.stats["chains_judged"], report.stats["chains_reused"]) == (0, kept)
+    assert sorted(p.name for p in cache.iterdir()) == ["bucket=00000.parquet"]
+    assert pl.read_parquet(cache).height == kept
 
 
 def test_identical_chain_rows_share_one_verdict_and_keep_their_rows(tmp_path):

@@ -202,3 +202,65 @@ def test_a_run_killed_in_step_3_leaves_the_old_shards_and_a_rerun_the_same(corpu
     subprocess.run(filter_command(corpus), check=True, cwd=ROOT, env=env, capture_output=True)
     assert outputs(corpus) == before
     assert not list(corpus.glob(".tmp-*")) and not (corpus / "_work").exists()
+
+
+def _staged(path: Path, values: list[int]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"v": pa.array(values, pa.int64())})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def test_each_staged_file_leaves_the_disk_once_the_files_that_read_it_are_written(tmp_path):
+    a = _staged(tmp_path / "staged/bucket=00000/shards.arrow", [0, 1, 2, 3, 4])
+    b = _staged(tmp_path / "staged/bucket=00001/shards.arrow", [5, 6, 7])
+    target = pa.schema([("v", pa.int64())])
+    out = tmp_path / "out"
+    out.mkdir()
+    # file 0 reads a; file 1 the rest of a and the start of b; file 2 the rest of b
+    tasks = [marking.ShardFileTask(out / f"{i}.parquet", pieces, target, 2) for i, pieces in
+             enumerate([[(a, 0, 3)], [(a, 3, 5), (b, 0, 1)], [(b, 1, 3)]])]
+    linked = marking.link_pieces(tasks)
+    assert not a.exists() and not b.exists()  # only the tasks' links hold the rows now
+    assert [[(p.name, s, e) for p, s, e in t.pieces] for t in linked] == [
+        [("shards.file00000.arrow", 0, 3)],
+        [("shards.file00001.arrow", 3, 5), ("shards.file00001.arrow", 0, 1)],
+        [("shards.file00002.arrow", 1, 3)]]
+    assert [p.parent.name for p, _, _ in linked[1].pieces] == ["bucket=00000", "bucket=00001"]
+
+    def left() -> list[str]:
+        return sorted(str(p.relative_to(tmp_path / "staged")) for p in (tmp_path / "staged").rglob("*.arrow"))
+
+    assert left() == ["bucket=00000/shards.file00000.arrow", "bucket=00000/shards.file00001.arrow",
+                      "bucket=00001/shards.file00001.arrow", "bucket=00001/shards.file00002.arrow"]
+    assert [marking.write_shard(t)["rows"] for t in linked[:1]] == [3]
+    assert left() == ["bucket=00000/shards.file00001.arrow", "bucket=00001/shards.file00001.arrow",
+                      "bucket=00001/shards.file00002.arrow"]
+    assert marking.write_shard(linked[1])["rows"] == 3
+    assert left() == ["bucket=00001/shards.file00002.arrow"]  # a is gone from the disk
+    assert marking.write_shard(linked[2])["rows"] == 2
+    assert left() == []
+    assert [pl.read_parquet(out / f"{i}.parquet")["v"].to_list() for i in range(3)] == \
+        [[0, 1, 2], [3, 4, 5], [6, 7]]
+
+
+def test_without_hard_links_the_tasks_read_the_staged_files_as_they_are(tmp_path, monkeypatch):
+    a = _staged(tmp_path / "staged/bucket=00000/shards.arrow", [0, 1, 2])
+    tasks = [marking.ShardFileTask(tmp_path / f"{i}.parquet", [(a, i, i + 2)], pa.schema([("v", pa.int64())]), 2)
+             for i in range(2)]
+    made = []
+    real = os.link
+
+    def link(src, dst):
+        if made:
+            raise OSError(38, "Function not implemented")  # the second link fails
+        made.append(dst)
+        real(src, dst)
+
+    monkeypatch.setattr(marking.os, "link", link)
+    assert marking.link_pieces(tasks) == tasks
+    assert sorted(p.name for p in a.parent.iterdir()) == ["shards.arrow"]  # the first link undone
+    assert [marking.write_shard(t)["rows"] for t in tasks] == [2, 2]
+    assert a.exists()
+    assert [pl.read_parquet(tmp_path / f"{i}.parquet")["v"].to_list() for i in range(2)] == [[0, 1], [1, 2]]

@@ -170,3 +170,17 @@ def test_no_stage_imports_a_later_one():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = eval(out.stdout)
     assert "filter" not in loaded and "train" not in loaded and "build" in loaded and "rules" in loaded
+
+
+@pytest.mark.parametrize("max_turns, max_turn_words", [(0, 0), (3, 0), (0, 12), (4, 9)])
+def test_recut_rebuilds_the_cut_from_its_turn_count(max_turns, max_turn_words):
+    """The filter's cache keeps only how many turns the cut kept (verdicts.py): recut on the
+    uncut chain and that count gives cut()'s lists, value for value."""
+    s = dataclasses.replace(load_settings("rdial"), max_turns=max_turns, max_turn_words=max_turn_words)
+    df = pl.from_arrow(random_chains(600, seed=7))
+    cut = ChainRules(s).cut(df)
+    turns = cut["turn_texts"].list.len().cast(pl.UInt32).alias("_turns")
+    shortened = int((turns < df["turn_texts"].list.len()).sum())
+    assert (shortened == 0) == (max_turns == 0 and max_turn_words == 0)
+    again = ChainRules.recut(df.with_columns(turns)).drop("_turns")
+    assert again.equals(cut.select(again.columns))
